@@ -1,0 +1,161 @@
+"""Configuration: `config.toml` (path from --config or NURTURE_CONFIG), overridden by NURTURE_*
+environment variables (`__` for nesting: NURTURE_SMTP__HOST). Every key has a default that
+works with no file at all: SQLite ./nurture.db, a Maildir outbox ./outbox.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from nurture.core.errors import NurtureError
+from nurture.core.windows import parse_zone
+
+
+class ConfigError(NurtureError):
+    """The configuration is wrong; the message names the key and the reason."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SmtpSettings(_Section):
+    host: str = "localhost"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout_seconds: float = Field(default=30, gt=0)
+    pool_size: int = Field(default=2, ge=1, le=64)
+
+
+class SenderSettings(_Section):
+    name: str = "nurture"
+    email: str = "hello@example.com"
+    reply_to: str | None = None
+    postal_address: str = "Example Inc., 1 Main Street, Springfield, USA"
+
+
+class TrackingSettings(_Section):
+    base_url: str = "http://localhost:8025"
+    secret: SecretStr = SecretStr("change-me-please")
+    enabled: bool = True
+
+
+class LimitSettings(_Section):
+    per_hour: int = Field(default=500, ge=1)
+    per_day: int = Field(default=5000, ge=1)
+    per_domain_per_minute: int = Field(default=60, ge=1)
+    per_lead_per_day: int = Field(default=1, ge=1)
+    per_lead_per_week: int = Field(default=3, ge=1)
+
+
+class RepSettings(_Section):
+    name: str
+    email: str
+    teams: list[str] = Field(default_factory=lambda: ["sales"])
+    countries: list[str] = Field(default_factory=list)
+    industries: list[str] = Field(default_factory=list)
+    capacity: int = Field(default=50, ge=0)
+    timezone: str = "UTC"
+    working_hours: str = "09:00-17:00"
+    active: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        parse_zone(value)
+        return value
+
+
+class Settings(BaseSettings):
+    """All of nurture's configuration. See config.example.toml for every key, documented."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NURTURE_", env_nested_delimiter="__", extra="forbid", toml_file=None
+    )
+
+    database_url: str = "sqlite:///nurture.db"
+    outbox: Literal["maildir", "smtp"] = "maildir"
+    maildir: Path = Path("outbox")
+    sequences_dir: Path = Path("sequences")
+    templates_dir: Path = Path("templates")
+    default_timezone: str = "UTC"
+    dispatch_interval_seconds: float = Field(default=10, gt=0)
+    batch_size: int = Field(default=500, ge=1, le=10000)
+    log_format: Literal["plain", "json"] = "plain"
+    role: Literal["all", "worker", "web"] = "all"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8025, ge=0, le=65535)
+    api_keys: list[SecretStr] = Field(default_factory=list)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    sender: SenderSettings = Field(default_factory=SenderSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    reps: list[RepSettings] = Field(default_factory=list)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        parse_zone(value)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = settings_cls.model_config.get("toml_file")
+        if path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    """The config file in force: --config, else NURTURE_CONFIG, else ./config.toml."""
+    return Path(explicit or os.environ.get("NURTURE_CONFIG") or "config.toml")
+
+
+def load_settings(explicit: str | Path | None = None) -> Settings:
+    """Load settings; a missing default file is fine, a missing explicit one is an error."""
+    path = config_path(explicit)
+    if explicit is not None or os.environ.get("NURTURE_CONFIG"):
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+    toml_file = path if path.is_file() else None
+
+    class _FromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=toml_file)
+
+    try:
+        loaded = _FromFile()
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path if toml_file else None)) from exc
+    except ValueError as exc:  # a TOML syntax error
+        raise ConfigError(f"{path}: {exc}") from exc
+    return Settings.model_construct(**dict(loaded))
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    where = f" in {path}" if path else ""
+    lines = [f"invalid configuration{where}:"]
+    for error in exc.errors():
+        key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        lines.append(f"  {key}: {reason}")
+    return "\n".join(lines)
