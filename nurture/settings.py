@@ -134,9 +134,8 @@ def config_path(explicit: str | Path | None = None) -> Path:
 def load_settings(explicit: str | Path | None = None) -> Settings:
     """Load settings; a missing default file is fine, a missing explicit one is an error."""
     path = config_path(explicit)
-    if explicit is not None or os.environ.get("NURTURE_CONFIG"):
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
+    if (explicit is not None or os.environ.get("NURTURE_CONFIG")) and not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
     toml_file = path if path.is_file() else None
 
     class _FromFile(Settings):

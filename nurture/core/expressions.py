@@ -26,14 +26,18 @@ LEAD_FIELDS = (
     "stage", "status", "score", "fit", "owner", "custom",
 )
 
-_LEAD = "lead: the lead's fields (" + ", ".join(LEAD_FIELDS) + "); custom fields as lead.custom.NAME"
+_LEAD = (
+    "lead: the lead's fields (" + ", ".join(LEAD_FIELDS) + "); custom fields as lead.custom.NAME"
+)
 DOCS: dict[str, str] = {
     "lead": _LEAD,
     "score": "the lead's current engagement score (a number, decayed to now)",
     "fit": "the lead's fit grade: 'A', 'B', 'C' or 'D'",
     "stage": "the id of the lead's current stage",
     "days_in_stage": "whole days since the lead entered its stage",
-    "days_since_engagement": "whole days since the last human open, click, reply or form (large if never)",
+    "days_since_engagement": (
+        "whole days since the last human open, click, reply or form (large if never)"
+    ),
     "touches_sent": "emails sent to the lead in its current stage",
     "sequence_finished": "true when every sequence of the current stage has run to its end",
     "event": "the event being scored: event.type, event.url, event.data (a mapping)",
@@ -114,7 +118,9 @@ def _compile_cached(source: str, kind: str) -> Condition:
     unknown = sorted(meta.find_undeclared_variables(parsed) - NAMES[kind])
     if unknown:
         offered = ", ".join(sorted(NAMES[kind]))
-        raise ExpressionError(f"unknown name {unknown[0]!r} in {source!r}; here you can use: {offered}")
+        raise ExpressionError(
+            f"unknown name {unknown[0]!r} in {source!r}; here you can use: {offered}"
+        )
     _check_lead_fields(source)
     return Condition(source=source, kind=kind, _evaluate=evaluate)
 

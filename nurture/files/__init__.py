@@ -1,0 +1,1 @@
+"""Loading and validating the files marketers write: sequences, pipeline, templates, lead CSVs."""
