@@ -68,8 +68,28 @@ def _email_domain(value: Any) -> str:
     return str(value or "").rpartition("@")[2].lower()
 
 
+MAX_REPEAT = 10_000
+MAX_EXPONENT = 64
+
+
+class _ConditionEnvironment(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with `*` and `**` guarded against resource bombs ('a' * 10**9)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent {right} is too large (at most {MAX_EXPONENT})")
+        if operator == "*":
+            sizes = [v for v in (left, right) if isinstance(v, str | list | tuple)]
+            counts = [v for v in (left, right) if isinstance(v, int)]
+            if sizes and counts and len(sizes[0]) * counts[0] > MAX_REPEAT:
+                raise SecurityError(f"repeating a value more than {MAX_REPEAT} items is not allowed")
+        return super().call_binop(context, operator, left, right)
+
+
 def _build_environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env = _ConditionEnvironment(undefined=StrictUndefined, autoescape=False)
     env.tests["title_like"] = _title_like
     env.tests["matching"] = _title_like
     env.filters["domain"] = _email_domain
@@ -93,7 +113,7 @@ class Condition:
             return bool(self._evaluate(**context))
         except (TypeError, UndefinedError, ZeroDivisionError, ValueError):
             return False
-        except SecurityError as exc:
+        except (SecurityError, OverflowError) as exc:
             raise ExpressionError(f"{self.source!r} is not allowed: {exc}") from exc
 
 
