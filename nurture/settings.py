@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     dispatch_interval_seconds: float = Field(default=10, gt=0)
     batch_size: int = Field(default=500, ge=1, le=10000)
+    jitter_minutes: float = Field(default=10, ge=0, le=240)
+    on_interrupted: Literal["resend", "assume_sent"] = "resend"
     log_format: Literal["plain", "json"] = "plain"
     role: Literal["all", "worker", "web"] = "all"
     http_host: str = "127.0.0.1"

@@ -21,6 +21,7 @@ _UNITS = {
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
 _BUSINESS = re.compile(r"^(\d+)\s*(?:business|working)\s+days?$|^(\d+)\s*bd$")
 MAX_WAIT = timedelta(days=3650)
+MAX_BUSINESS_DAYS = 2600  # about ten years of weekdays
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,10 @@ def parse_wait(text: str) -> Wait:
     cleaned = text.strip().lower()
     business = _BUSINESS.match(cleaned)
     if business:
-        days = int(business.group(1) or business.group(2))
-        if days > 2600:
+        digits = business.group(1) or business.group(2)
+        if len(digits) > 4 or int(digits) > MAX_BUSINESS_DAYS:
             raise DurationError(f"{text!r} is longer than ten years")
-        return Wait(business_days=days)
+        return Wait(business_days=int(digits))
     return Wait(delta=parse_duration(text))
 
 
@@ -62,9 +63,13 @@ def parse_duration(text: str) -> timedelta:
         unit = _UNITS.get(match.group(2))
         if unit is None:
             raise DurationError(
-                f"unknown unit {match.group(2)!r} in {text!r}: use m, h, d, w or \"N business days\""
+                f"unknown unit {match.group(2)!r} in {text!r}: "
+                "use m, h, d, w or \"N business days\""
             )
-        total += timedelta(**{unit: float(match.group(1))})
+        amount = float(match.group(1))
+        if amount > (MAX_WAIT - total) / timedelta(**{unit: 1}):  # checked before it can overflow
+            raise DurationError(f"{text!r} is longer than ten years")
+        total += timedelta(**{unit: amount})
         position = match.end()
         found = True
     if not found or cleaned[position:].strip(" ,"):
@@ -72,6 +77,4 @@ def parse_duration(text: str) -> timedelta:
             f"{text!r} is not a duration: write e.g. \"0d\", \"3d\", \"36h\", \"1w\" "
             "or \"2 business days\""
         )
-    if total > MAX_WAIT:
-        raise DurationError(f"{text!r} is longer than ten years")
     return total

@@ -84,7 +84,7 @@ class _ConditionEnvironment(ImmutableSandboxedEnvironment):
             sizes = [v for v in (left, right) if isinstance(v, str | list | tuple)]
             counts = [v for v in (left, right) if isinstance(v, int)]
             if sizes and counts and len(sizes[0]) * counts[0] > MAX_REPEAT:
-                raise SecurityError(f"repeating a value more than {MAX_REPEAT} items is not allowed")
+                raise SecurityError(f"repeating a value past {MAX_REPEAT} items is not allowed")
         return super().call_binop(context, operator, left, right)
 
 

@@ -82,7 +82,7 @@ def read_project(sequences_dir: Path) -> tuple[Project, list[Problem]]:
     pipeline_path = sequences_dir / PIPELINE_FILE
     if not pipeline_path.is_file():
         problems.append(Problem(str(pipeline_path), 0, "", "pipeline.toml is missing"))
-        pipeline, pipeline_lines = None, {}
+        pipeline, pipeline_lines = None, dict[tuple[str | int, ...], int]()
     else:
         pipeline, found, pipeline_lines = load_model(pipeline_path, Pipeline)
         problems += found

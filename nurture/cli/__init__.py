@@ -1,0 +1,36 @@
+"""The `nurture` command line: one small function per command, calling the layers below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nurture.cli import db, leads, preview, validate
+from nurture.cli.common import State
+
+app = typer.Typer(
+    help="nurture: lead-nurturing sequences, scoring and handoff, run as a daemon.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c",
+                     help="config file (default: $NURTURE_CONFIG or ./config.toml)"),
+    ] = None,
+) -> None:
+    """Read the configuration once for every command."""
+    ctx.obj = State(config_file=config)
+
+
+app.command("validate")(validate.validate_command)
+app.command("preview")(preview.preview_command)
+app.add_typer(leads.app, name="leads")
+app.add_typer(db.app, name="db")

@@ -1,0 +1,121 @@
+"""`nurture leads import|list|show|export`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlmodel import Session
+
+from nurture.cli.common import console, errors, now, reported_errors, settings_of
+from nurture.cli.story import print_story
+from nurture.files.loader import load_project
+from nurture.settings import Settings
+from nurture.store.engine import make_engine, upgrade
+from nurture.store.importing import import_leads
+from nurture.store.leads import export_leads, get_lead_by_email, lead_story, list_leads
+
+app = typer.Typer(help="Import, list, inspect and export leads.", no_args_is_help=True)
+EXPORT_COLUMNS = ("email", "first_name", "last_name", "company", "title", "industry",
+                  "employees", "source", "country", "region", "timezone", "phone", "website",
+                  "deal_value", "stage", "status", "score", "fit")
+
+
+def _engine(settings: Settings) -> Any:
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    return engine
+
+
+def _entry_stage(settings: Settings) -> str:
+    with reported_errors():
+        return load_project(settings.sequences_dir).pipeline.first_stage
+
+
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a CSV with a header")],
+    stage: Annotated[str | None, typer.Option(help="stage of new leads (default: the first)")]
+    = None,
+) -> None:
+    """Upsert leads by email; bad rows are named by line and the rest still import."""
+    settings = settings_of(ctx)
+    engine = _engine(settings)
+    with Progress(TextColumn("importing {task.fields[name]}"), BarColumn(),
+                  TextColumn("{task.completed} leads"), TimeElapsedColumn(),
+                  console=errors, transient=True) as progress:
+        task = progress.add_task("import", total=None, name=file.name)
+        report = import_leads(engine, file, stage or _entry_stage(settings), now(),
+                              progress=lambda done: progress.update(task, completed=done))
+    for error in report.errors:
+        errors.print(f"{file}:{error}", highlight=False, markup=False)
+    for warning in report.warnings:
+        errors.print(f"{file}: warning: {warning}", highlight=False, markup=False)
+    console.print(f"{report.inserted} new, {report.updated} updated, {report.unchanged} unchanged, "
+                  f"{len(report.errors)} rows refused", highlight=False)
+    if report.errors:
+        raise typer.Exit(2 if report.inserted + report.updated + report.unchanged else 1)
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    stage: Annotated[str | None, typer.Option(help="only leads in this stage")] = None,
+    status: Annotated[str | None, typer.Option(help="only leads with this status")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """One page of leads as a table."""
+    engine = _engine(settings_of(ctx))
+    table = Table("email", "name", "company", "stage", "status", "score", "fit")
+    with Session(engine) as session:
+        for lead in list_leads(session, stage=stage, status=status, limit=limit, offset=offset):
+            name = " ".join(p for p in (lead.first_name, lead.last_name) if p)
+            table.add_row(lead.email, name, lead.company or "", lead.stage, lead.status,
+                          f"{lead.score:.0f}", lead.fit)
+    console.print(table)
+
+
+@app.command("show")
+def show_command(ctx: typer.Context, email: Annotated[str, typer.Argument()]) -> None:
+    """A lead's whole story: fields, stage history, score history, events, emails."""
+    engine = _engine(settings_of(ctx))
+    with Session(engine) as session:
+        lead = get_lead_by_email(session, email)
+        story = lead_story(session, lead.id) if lead and lead.id else None
+        if story is None:
+            errors.print(f"error: no lead with email {email}", highlight=False, markup=False)
+            raise typer.Exit(1)
+        print_story(console, story)
+
+
+@app.command("export")
+def export_command(
+    ctx: typer.Context,
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="file (default: stdout)")]
+    = None,
+) -> None:
+    """Every lead as CSV (custom fields as a JSON column)."""
+    engine = _engine(settings_of(ctx))
+    stream = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+    try:
+        writer = csv.writer(stream)
+        writer.writerow([*EXPORT_COLUMNS, "custom"])
+        with Session(engine) as session:
+            for row in export_leads(session):
+                writer.writerow([_cell(row.get(c)) for c in EXPORT_COLUMNS]
+                                + [json.dumps(row.get("custom") or {}, ensure_ascii=False)])
+    finally:
+        if output:
+            stream.close()
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value

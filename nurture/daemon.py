@@ -1,0 +1,189 @@
+"""`nurture run`: one asyncio process. APScheduler runs the periodic jobs (dispatch due touches,
+enroll leads), uvicorn serves the HTTP app in the same loop.
+
+Signals: SIGTERM/SIGINT stop claiming, let the batch in hand finish (bounded), and exit 0;
+SIGHUP reloads sequences and templates, keeping the running set if the new one is invalid.
+Only this module and the command line read the clock, through `Clock`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from nurture.clock import Clock, SystemClock
+from nurture.core.limits import LeadCap
+from nurture.engine.compose import Identity
+from nurture.engine.dispatch import DispatchConfig, Dispatcher, TickReport
+from nurture.engine.enrollment_sweep import enroll_pending
+from nurture.files.loader import Project, load_project
+from nurture.files.problems import ProblemsFound
+from nurture.instance import InstanceLock
+from nurture.mail.build import build_transport
+from nurture.metrics import Metrics
+from nurture.render import TemplateRenderer
+from nurture.settings import Settings
+from nurture.store.engine import make_engine, upgrade
+from nurture.store.queue import due_backlog
+from nurture.web.app import create_app
+
+log = logging.getLogger("nurture.daemon")
+MAX_ROUNDS_PER_JOB = 50  # full batches drained back to back before yielding to the scheduler
+SHUTDOWN_GRACE_SECONDS = 30
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn inside our loop: the daemon owns the signal handlers, not uvicorn."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def dispatch_config(settings: Settings, worker: str) -> DispatchConfig:
+    limits = settings.limits
+    return DispatchConfig(
+        worker=worker, batch_size=settings.batch_size, default_zone=settings.default_timezone,
+        lead_cap=LeadCap(limits.per_lead_per_day, limits.per_lead_per_week),
+        per_hour=limits.per_hour, per_day=limits.per_day,
+        per_domain_per_minute=limits.per_domain_per_minute,
+        jitter=timedelta(minutes=settings.jitter_minutes),
+        chunk_size=settings.smtp.pool_size * 8,
+        on_interrupted=settings.on_interrupted,
+    )
+
+
+class Daemon:
+    """The long-running service. `run()` returns when asked to stop."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.metrics = Metrics()
+        self.engine = make_engine(settings.database_url)
+        self.project: Project = load_project(settings.sequences_dir)
+        self.renderer = TemplateRenderer(settings.templates_dir)
+        self.transport = build_transport(settings)
+        self.dispatcher = Dispatcher(self.engine, self.project, self.renderer, self.transport,
+                                     Identity.from_settings(settings),
+                                     dispatch_config(settings, self.worker))
+        self.stopping = asyncio.Event()
+        self.busy = asyncio.Lock()
+        self.last_report = TickReport()
+
+    async def run(self) -> None:
+        with InstanceLock.for_database(self.settings.database_url):
+            upgrade(self.engine)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.request_stop)
+            loop.add_signal_handler(signal.SIGHUP, self.reload)
+            scheduler = self._scheduler()
+            server = self._http_server()
+            serving = asyncio.create_task(server.serve()) if server else None
+            scheduler.start()
+            log.info("nurture running as %s: %d sequences, database %s", self.worker,
+                     len(self.project.sequences), self.engine.url.render_as_string())
+            await self.stopping.wait()
+            scheduler.shutdown(wait=False)
+            await self._finish_batch()
+            if server and serving:
+                server.should_exit = True
+                await serving
+            await self.transport.close()
+            self.engine.dispose()
+            log.info("nurture stopped")
+
+    def request_stop(self) -> None:
+        if not self.stopping.is_set():
+            log.info("stopping: no new claims; finishing the batch in hand")
+        self.stopping.set()
+
+    def reload(self) -> None:
+        """SIGHUP: load sequences and templates again; keep the running set if the new is bad."""
+        try:
+            project = load_project(self.settings.sequences_dir)
+        except ProblemsFound as problems:
+            log.error("reload refused, keeping the running sequences:\n%s", problems)
+            return
+        self.project = self.dispatcher.project = project
+        self.renderer = self.dispatcher.renderer = TemplateRenderer(self.settings.templates_dir)
+        log.info("reloaded %d sequences", len(project.sequences))
+
+    async def dispatch_job(self) -> None:
+        """Drain due touches: full batches back to back, then wait for the next interval."""
+        if self.stopping.is_set():
+            return
+        async with self.busy:
+            for _ in range(MAX_ROUNDS_PER_JOB):
+                started = time.perf_counter()
+                try:
+                    report = await self.dispatcher.tick(self.clock.now())
+                except Exception:  # the daemon never dies on one bad tick
+                    log.exception("dispatch tick failed; trying again at the next interval")
+                    self.metrics.job_errors.labels("dispatch").inc()
+                    return
+                self._observe(report, time.perf_counter() - started)
+                if report.claimed < self.settings.batch_size or self.stopping.is_set():
+                    break
+
+    async def enroll_job(self) -> None:
+        if self.stopping.is_set():
+            return
+        try:
+            enroll_pending(self.engine, self.project, self.clock.now(),
+                           self.settings.default_timezone,
+                           timedelta(minutes=self.settings.jitter_minutes))
+        except Exception:
+            log.exception("enrollment sweep failed; trying again at the next interval")
+            self.metrics.job_errors.labels("enroll").inc()
+
+    def _observe(self, report: TickReport, seconds: float) -> None:
+        self.last_report = report
+        for outcome, count in report.outcomes.items():
+            self.metrics.touches.labels(outcome).inc(count)
+        self.metrics.tick_seconds.observe(seconds)
+        self.metrics.sender_paused.set(1 if self.dispatcher.paused_until else 0)
+        if self.dispatcher.paused_until:
+            self.metrics.alerts.labels("sender_rejected").inc()
+        with self.engine.connect() as connection:
+            self.metrics.due_backlog.set(due_backlog(connection, self.clock.now()))
+        if report.claimed:
+            log.info("dispatch: %s in %.3fs", report, seconds)
+
+    def _scheduler(self) -> AsyncIOScheduler:
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        first = datetime.now(UTC)
+        interval = self.settings.dispatch_interval_seconds
+        scheduler.add_job(self.enroll_job, "interval", seconds=interval, id="enroll",
+                          max_instances=1, coalesce=True, next_run_time=first)
+        scheduler.add_job(self.dispatch_job, "interval", seconds=interval, id="dispatch",
+                          max_instances=1, coalesce=True,
+                          next_run_time=first + timedelta(seconds=0.2))
+        return scheduler
+
+    def _http_server(self) -> uvicorn.Server | None:
+        if self.settings.role == "worker" or self.settings.http_port == 0:
+            return None
+        config = uvicorn.Config(create_app(self.metrics), host=self.settings.http_host,
+                                port=self.settings.http_port, log_config=None, lifespan="off",
+                                access_log=False)
+        return _EmbeddedServer(config)
+
+    async def _finish_batch(self) -> None:
+        try:
+            await asyncio.wait_for(self.busy.acquire(), SHUTDOWN_GRACE_SECONDS)
+        except TimeoutError:
+            log.warning("the batch in hand did not finish in %ss; its leases will expire and "
+                        "another run picks it up", SHUTDOWN_GRACE_SECONDS)

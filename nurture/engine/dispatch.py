@@ -1,0 +1,217 @@
+"""One dispatch tick: claim due enrollments, decide each, render, send, record.
+
+The order is what keeps the promises (DESIGN.md, "Processes"):
+1. claim a batch under a lease (the database is the queue);
+2. decide each enrollment in the pure core; render the sends; write their outbox rows
+   (unique per enrollment and touch) and every non-send outcome, in one transaction;
+3. per chunk: read suppression and status again, mark the chunk `sending`, commit — only then
+   the SMTP transactions — then record each outcome, fenced by the lease token.
+A crash leaves at most one chunk in `sending`: only those touches can arrive twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from nurture.core.decisions import (
+    Decision,
+    Defer,
+    EnrollmentFacts,
+    Finish,
+    LeadFacts,
+    Send,
+    Skip,
+    Stop,
+    decide,
+)
+from nurture.core.errors import NurtureError
+from nurture.core.limits import LeadCap, lead_cap_allows, mailbox_budget, recipient_domain
+from nurture.core.sequences import Sequence
+from nurture.engine.batch import BatchData, load_batch, mailbox_counts
+from nurture.engine.compose import Identity, compose, message_id
+from nurture.engine.facts import condition_context, holiday_country, lead_facts
+from nurture.engine.outcomes import Pending, Recorder
+from nurture.files.loader import Project
+from nurture.mail.transport import Envelope, Transport
+from nurture.render import TemplateRenderer
+from nurture.store.models import Lead
+from nurture.store.queue import Claimed, claim_due
+
+log = logging.getLogger("nurture.dispatch")
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    worker: str = "worker"
+    batch_size: int = 500
+    chunk_size: int = 16
+    lease: timedelta = timedelta(minutes=5)
+    jitter: timedelta = timedelta(minutes=10)
+    default_zone: str = "UTC"
+    lead_cap: LeadCap = LeadCap(per_day=1, per_week=3)
+    per_hour: int = 500
+    per_day: int = 5000
+    per_domain_per_minute: int = 60
+    max_attempts: int = 5
+    retry_base: timedelta = timedelta(minutes=1)
+    retry_cap: timedelta = timedelta(hours=6)
+    sender_pause: timedelta = timedelta(minutes=30)
+    on_interrupted: str = "resend"  # or "assume_sent"; see docs/delivery.md
+
+
+@dataclass
+class TickReport:
+    claimed: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    def __str__(self) -> str:
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
+        return f"claimed {self.claimed}" + (f": {parts}" if parts else "")
+
+
+class Dispatcher:
+    """Runs ticks for one worker; holds no state between ticks but the sender pause."""
+
+    def __init__(self, engine: Engine, project: Project, renderer: TemplateRenderer,
+                 transport: Transport, identity: Identity, config: DispatchConfig) -> None:
+        self.engine, self.project, self.renderer = engine, project, renderer
+        self.transport, self.identity, self.config = transport, identity, config
+        self.paused_until: datetime | None = None
+        self.pause_reason = ""
+
+    async def tick(self, now: datetime) -> TickReport:
+        """Dispatch what is due at `now`; returns what happened."""
+        report = TickReport()
+        if self.paused_until and now < self.paused_until:
+            return report
+        self.paused_until = None
+        with self.engine.begin() as connection:
+            sent_hour, sent_day = mailbox_counts(connection, now)
+            budget = mailbox_budget(sent_hour, sent_day, self.config.per_hour, self.config.per_day)
+            claims = claim_due(connection, self.config.worker, now,
+                               min(self.config.batch_size, budget.remaining), self.config.lease)
+        report.claimed = len(claims)
+        if not claims:
+            return report
+        recorder = Recorder(self.engine, self.config, now, report.outcomes)
+        with Session(self.engine) as session:
+            data = load_batch(session, claims, now)
+            pending = self._plan(claims, data, now, recorder)
+            recorder.write_plan(session)
+        for start in range(0, len(pending), self.config.chunk_size):
+            chunk = pending[start:start + self.config.chunk_size]
+            await self._send_chunk(chunk, recorder)
+            if recorder.sender_rejection:
+                self._pause(now, recorder.sender_rejection, pending[start + len(chunk):], recorder)
+                break
+        return report
+
+    def _plan(self, claims: list[Claimed], data: BatchData, now: datetime,
+              recorder: Recorder) -> list[Pending]:
+        pending: list[Pending] = []
+        domain_counts: Counter[str] = Counter()
+        for claim in claims:
+            try:
+                item = self._plan_one(claim, data, now, recorder, domain_counts)
+            except Exception as exc:  # one bad lead must never stop the batch
+                log.exception("enrollment %s (lead %s): %s", claim.id, claim.lead_id, exc)
+                recorder.fail_touch(claim, f"internal error: {exc}", data)
+                continue
+            if item is not None:
+                pending.append(item)
+        return pending
+
+    def _plan_one(self, claim: Claimed, data: BatchData, now: datetime, recorder: Recorder,
+                  domain_counts: Counter[str]) -> Pending | None:
+        sequence = self.project.sequence(claim.sequence_id)
+        lead = data.leads.get(claim.lead_id)
+        if sequence is None or lead is None:
+            recorder.stop(claim, "sequence removed" if lead else "lead deleted")
+            return None
+        existing = data.existing.get((claim.id, claim.position))
+        if existing and self._already_done(existing, claim, recorder):
+            return None
+        facts = lead_facts(lead, self.config.default_zone, now,
+                           holidays_in=holiday_country(sequence.send_window.holidays, lead),
+                           is_suppressed=claim.lead_id in data.suppressed)
+        enrollment = EnrollmentFacts(claim.id, claim.sequence_id, claim.stage, claim.position,
+                                     claim.next_touch_at, data.engagement.get(claim.id, {}))
+        decision: Decision = decide(sequence, enrollment, facts, now,
+                                    condition_context(lead, now))
+        if isinstance(decision, Send):
+            decision = self._limit(decision, lead.email, claim.lead_id, data, now, domain_counts)
+        if isinstance(decision, Send) and sequence.touches[decision.touch_index].kind == "task":
+            recorder.task(claim, sequence, lead, facts, data)
+            return None
+        if isinstance(decision, Send):
+            return self._compose(claim, sequence, decision, lead, facts, data, now, recorder,
+                                 existing)
+        if isinstance(decision, Skip):
+            recorder.advance(claim, sequence, facts, "skipped", decision.reason)
+        elif isinstance(decision, Defer):
+            recorder.defer(claim, decision.until, decision.reason)
+        elif isinstance(decision, Stop):
+            recorder.stop(claim, decision.reason)
+        elif isinstance(decision, Finish):
+            recorder.finish(claim)
+        return None
+
+    def _already_done(self, existing: dict, claim: Claimed, recorder: Recorder) -> bool:
+        """A touch whose outbox row exists: settle it without sending again where it is done."""
+        status = existing["status"]
+        if status == "sending" and self.config.on_interrupted == "assume_sent":
+            recorder.settle_interrupted(claim, existing["id"])
+            return True
+        if status == "sending":
+            log.warning("touch %s of enrollment %s was interrupted inside its SMTP transaction; "
+                        "sending it again (on_interrupted = resend)", claim.position, claim.id)
+        if status in ("sent", "failed", "skipped"):
+            recorder.catch_up(claim, existing)
+            return True
+        return False
+
+    def _limit(self, send: Send, email: str, lead_id: int, data: BatchData, now: datetime,
+               domain_counts: Counter[str]) -> Decision:
+        sends = data.recent_sends.setdefault(lead_id, [])
+        capped_until = lead_cap_allows(sends, now, self.config.lead_cap)
+        if capped_until is not None:
+            return Defer(capped_until, "frequency cap for the lead")
+        domain = recipient_domain(email)
+        if domain_counts[domain] >= self.config.per_domain_per_minute:
+            return Defer(now + timedelta(minutes=1), f"rate limit for {domain}")
+        domain_counts[domain] += 1
+        sends.append(now)
+        return send
+
+    def _compose(self, claim: Claimed, sequence: Sequence, send: Send, lead: Lead,
+                 facts: LeadFacts, data: BatchData, now: datetime, recorder: Recorder,
+                 existing: dict | None) -> Pending | None:
+        msg_id = message_id(self.identity, claim.id, send.touch_index)
+        owner = data.owners.get(lead.owner_id) if lead.owner_id else None
+        try:
+            composed = compose(self.renderer, self.identity, sequence, send.touch_index,
+                               send.variant, lead, owner, msg_id, now)
+        except NurtureError as exc:
+            recorder.render_failed(claim, sequence, facts, send, msg_id, str(exc), existing)
+            return None
+        envelope = Envelope(self.identity.sender_email, (lead.email,), composed.message, msg_id)
+        return recorder.outbox(claim, sequence, facts, send, composed.subject, envelope, existing)
+
+    async def _send_chunk(self, chunk: list[Pending], recorder: Recorder) -> None:
+        ready = recorder.mark_sending(chunk)
+        deliveries = await asyncio.gather(*(self.transport.send(p.envelope) for p in ready))
+        recorder.record_deliveries(list(zip(ready, deliveries, strict=True)))
+
+    def _pause(self, now: datetime, reason: str, rest: list[Pending], recorder: Recorder) -> None:
+        self.paused_until = now + self.config.sender_pause
+        self.pause_reason = reason
+        log.error("the mail server rejected the sender (%s); sending paused until %s",
+                  reason, self.paused_until.isoformat())
+        recorder.postpone(rest, self.paused_until, f"sending paused: {reason}")

@@ -1,0 +1,118 @@
+"""Markdown bodies: lead data kept as data, Markdown → HTML, and the plain-text twin.
+
+A Markdown template is rendered once, with every value it outputs replaced by a stand-in
+token (`stand_in`, Jinja2's finalize hook); the values are collected apart. The Markdown
+structure is thus decided by the template alone: a first name such as `<img onerror=…>`,
+`**bold**` or `[Claim your prize](https://evil.example)` cannot become HTML, emphasis or a
+link. The token source then becomes the HTML part (CommonMark, raw HTML allowed: only the
+template author's HTML can reach it) and the text part (light clean-up), and the tokens are
+replaced by the values: HTML-escaped in the HTML part, as they are in the text part.
+As the token source is the same for every lead that takes the same path through a template,
+both conversions are cached, which makes Markdown nearly free for the second lead on.
+
+Values marked safe (`| safe`, the output of a macro or `{% set %}` block) are the author's
+own Markdown and are not replaced; never mark lead data safe.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+import string
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markdown_it import MarkdownIt
+from markupsafe import escape
+
+# "breaks": a line break in a paragraph stays a line break, as people writing emails expect
+# ("Thanks,\nSam") and as the text part shows it.
+_MARKDOWN = MarkdownIt("commonmark", {"html": True, "breaks": True})
+# Lowercase letters and digits pass through every Markdown construct unchanged; the random
+# marker keeps a template's own text from ever looking like a token.
+_MARKER = "".join(secrets.choice(string.ascii_lowercase) for _ in range(12))
+_TOKEN = re.compile(rf"{_MARKER}(\d+){_MARKER}", re.IGNORECASE)
+_VALUES: ContextVar[dict[str, int] | None] = ContextVar("markdown_values", default=None)
+
+
+@contextmanager
+def collecting_values() -> Iterator[dict[str, int]]:
+    """Collect, in order of first output, the values a Markdown template renders."""
+    values: dict[str, int] = {}
+    reset = _VALUES.set(values)
+    try:
+        yield values
+    finally:
+        _VALUES.reset(reset)
+
+
+@pass_eval_context
+def stand_in(eval_ctx: EvalContext, value: Any) -> Any:
+    """Finalize hook: the token standing for `value` (equal values share one token)."""
+    values = _VALUES.get()
+    if values is None or hasattr(value, "__html__"):
+        return value
+    text = str(value)
+    index = values.setdefault(text, len(values))
+    return f"{_MARKER}{index}{_MARKER}"
+
+
+def markdown_parts(source: str, values: dict[str, int]) -> tuple[str, str]:
+    """(HTML, plain text) of a token source rendered with `collecting_values`."""
+    raw = list(values)
+    escaped = [str(escape(value)) for value in raw]
+    return _fill(_to_html(source), escaped), _fill(_to_text(source), raw)
+
+
+def _fill(tokenized: str, values: list[str]) -> str:
+    return _TOKEN.sub(lambda m: values[int(m[1])], tokenized)
+
+
+@lru_cache(maxsize=512)
+def _to_html(source: str) -> str:
+    return _MARKDOWN.render(source)
+
+
+_LINK = re.compile(r"!?\[([^\]\n]*)\]\(\s*<?([^\s)>]*)>?(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'))?\s*\)")
+_AUTOLINK = re.compile(r"<((?:https?|mailto):[^\s<>]+)>", re.IGNORECASE)
+_ANCHOR = re.compile(r"<a\s[^>]*?href=\"([^\"]*)\"[^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_TAG = re.compile(r"</?[a-zA-Z][^>\n]*>")
+_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)")
+_EMPHASIS = re.compile(
+    r"(?<![\\*])\*(?=[^\s*])(.+?)(?<=[^\s\\*])\*|(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"
+)
+_BACKSLASH = re.compile(r"\\([!-/:-@\[-`{-~])")
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
+_CLEANING: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (_LINK, lambda m: _with_url(m[1], m[2])),
+    (_AUTOLINK, lambda m: m[1]),
+    (_ANCHOR, lambda m: _with_url(m[2], html.unescape(m[1]))),
+    (_BREAK, lambda m: "\n"),
+    (_TAG, lambda m: ""),
+    (_STRONG, lambda m: m[1] or m[2]),
+    (_EMPHASIS, lambda m: m[1] or m[2]),
+    (_BACKSLASH, lambda m: m[1]),
+    (_ENTITY, lambda m: html.unescape(m[0])),
+)
+
+
+@lru_cache(maxsize=512)
+def _to_text(source: str) -> str:
+    """Plain text from Markdown: links as `text (url)`, emphasis markers and tags removed."""
+    text = source
+    for pattern, replace in _CLEANING:
+        text = pattern.sub(replace, text)
+    return text
+
+
+def _with_url(text: str, url: str) -> str:
+    text = text.strip()
+    shown = url.removeprefix("mailto:")
+    return shown if not text or text in (url, shown) else f"{text} ({shown})"

@@ -1,0 +1,1 @@
+"""The HTTP side: health, metrics, tracking, API and dashboard (FastAPI)."""
