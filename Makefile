@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/nurture demo
+	$(BIN)/nurture --config config.example.toml demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check nurture tests bench

@@ -15,7 +15,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import uvicorn
@@ -66,8 +66,11 @@ def dispatch_config(settings: Settings, worker: str) -> DispatchConfig:
 class Daemon:
     """The long-running service. `run()` returns when asked to stop."""
 
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None,
+                 extra_jobs: list[tuple[Callable[[], Awaitable[None]], float]] | None = None
+                 ) -> None:
         self.settings = settings
+        self.extra_jobs = extra_jobs or []
         self.clock = clock or SystemClock()
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.metrics = Metrics()
@@ -166,11 +169,15 @@ class Daemon:
         scheduler = AsyncIOScheduler(timezone=UTC)
         first = datetime.now(UTC)
         interval = self.settings.dispatch_interval_seconds
-        scheduler.add_job(self.enroll_job, "interval", seconds=interval, id="enroll",
-                          max_instances=1, coalesce=True, next_run_time=first)
-        scheduler.add_job(self.dispatch_job, "interval", seconds=interval, id="dispatch",
-                          max_instances=1, coalesce=True,
-                          next_run_time=first + timedelta(seconds=0.2))
+        if self.settings.role != "web":
+            scheduler.add_job(self.enroll_job, "interval", seconds=interval, id="enroll",
+                              max_instances=1, coalesce=True, next_run_time=first)
+            scheduler.add_job(self.dispatch_job, "interval", seconds=interval, id="dispatch",
+                              max_instances=1, coalesce=True,
+                              next_run_time=first + timedelta(seconds=0.2))
+        for job, seconds in self.extra_jobs:
+            scheduler.add_job(job, "interval", seconds=seconds, max_instances=1, coalesce=True,
+                              next_run_time=first)
         return scheduler
 
     def _http_server(self) -> uvicorn.Server | None:

@@ -36,5 +36,7 @@ def configure_logging(log_format: str = "plain", level: int = logging.INFO) -> N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("apscheduler", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # APScheduler warns each time a job is still running when its next interval comes; for the
+    # dispatch job that is the normal state of a busy queue, not news.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

@@ -38,7 +38,9 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     assert (settings.smtp.host, settings.smtp.port) == ("file.example.com", 2525)
 
 
-def test_nurture_config_variable_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nurture_config_variable_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "elsewhere.toml"
     config.write_text('database_url = "sqlite:///elsewhere.db"\n')
     monkeypatch.setenv("NURTURE_CONFIG", str(config))

@@ -1,7 +1,7 @@
 """Send windows: the weekdays and local hours in which a lead may receive email.
 
-Parsing lives here; the arithmetic (next allowed instant across time zones, DST and holidays)
-is in the functions below it.
+Parsing comes first; below it the arithmetic on aware datetimes: the next allowed instant across
+time zones, DST and holidays, business days, holiday calendars and a stable per-lead jitter.
 """
 
 from __future__ import annotations
@@ -188,12 +188,8 @@ def _open_candidates(day: date, after: datetime, window: SendWindow, zone: ZoneI
     """Instants >= `after` in the window where it can first open on local `day`."""
     if day.weekday() not in window.days or day in holidays:
         return []
-    opening = datetime.combine(day, window.start)
-    candidates = [after, *_transitions(day, zone)]
-    for fold in (0, 1):
-        instant = opening.replace(tzinfo=zone, fold=fold).astimezone(UTC)
-        if instant.astimezone(zone).replace(tzinfo=None) == opening:  # skipped times don't
-            candidates.append(instant)
+    openings = [datetime.combine(day, window.start.replace(fold=fold), zone) for fold in (0, 1)]
+    candidates = [after, *_transitions(day, zone), *(o.astimezone(UTC) for o in openings)]
     return [c for c in candidates if c >= after and is_open(c, window, zone, holidays)]
 
 

@@ -7,7 +7,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from nurture.core.decisions import (
-    Defer, EnrollmentFacts, Finish, LeadFacts, Send, Skip, Stop, choose_variant, decide,
+    Defer,
+    EnrollmentFacts,
+    Finish,
+    LeadFacts,
+    Send,
+    Skip,
+    Stop,
+    choose_variant,
+    decide,
     next_touch_time,
 )
 from nurture.core.samples import FULL_LEAD, condition_context

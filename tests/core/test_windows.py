@@ -24,6 +24,7 @@ from nurture.core.windows import (
 
 PARIS, NEW_YORK = ZoneInfo("Europe/Paris"), ZoneInfo("America/New_York")
 KOLKATA, AUCKLAND = ZoneInfo("Asia/Kolkata"), ZoneInfo("Pacific/Auckland")
+ST_JOHNS = ZoneInfo("America/St_Johns")
 OFFICE = parse_window("mon-fri", "09:00", "17:30")
 US_2026 = holiday_calendar("US", [2026])
 
@@ -82,6 +83,8 @@ def test_a_window_may_end_at_midnight_and_a_zone_must_exist() -> None:
          "2026-11-01T01:00-05:00"),
         (NEW_YORK, parse_window("daily", "00:30", "01:20"), "2026-11-01T01:45-04:00",
          "2026-11-01T01:00-05:00"),
+        (NEW_YORK, parse_window("daily", "01:15", "01:30"), "2026-11-01T01:45-04:00",
+         "2026-11-01T01:15-05:00"),
         (NEW_YORK, parse_window("daily", "01:00", "01:30"), "2026-11-01T01:40-05:00",
          "2026-11-02T01:00-05:00"),
         (NEW_YORK, OFFICE, "2026-10-30T18:00-04:00", "2026-11-02T09:00-05:00"),
@@ -94,6 +97,11 @@ def test_a_window_may_end_at_midnight_and_a_zone_must_exist() -> None:
         (AUCKLAND, OFFICE, "2026-04-03T18:00+13:00", "2026-04-06T09:00+12:00"),
         (PARIS, parse_window("sat", "20:00", "24:00"), "2026-06-20T23:59+02:00",
          "2026-06-20T23:59+02:00"),
+        # St John's fell back across midnight until 2010 (Sun 00:01 NDT became Sat 23:01 NST):
+        # the next day can open first, and the day before can open again
+        (ST_JOHNS, parse_window("sat-sun", "00:00", "23:59"), "2010-11-06T23:59:30-02:30",
+         "2010-11-07T00:00-02:30"),
+        (ST_JOHNS, parse_window("sat"), "2010-11-07T00:00:30-02:30", "2010-11-06T23:01-03:30"),
     ],
 )
 def test_next_allowed_is_the_first_instant_inside_the_local_window(
@@ -159,6 +167,12 @@ def test_local_days_keep_the_clock_time_across_dst() -> None:
     start = at("2026-10-30T09:00-04:00")
     assert add_local_days(start, 3, NEW_YORK) == at("2026-11-02T09:00-05:00")
     assert add_local_days(at("2026-11-01T01:30-05:00"), 0, NEW_YORK) == at("2026-11-01T01:30-05:00")
+
+
+def test_local_days_take_the_first_of_a_repeated_time_and_skip_forward_over_a_missing_one() -> None:
+    assert add_local_days(at("2026-10-31T01:30-04:00"), 1, NEW_YORK) == at("2026-11-01T01:30-04:00")
+    second_half_past_two = at("2026-10-25T02:30+01:00")
+    assert add_local_days(second_half_past_two, 154, PARIS) == at("2027-03-28T03:30+02:00")
 
 
 def test_holiday_calendar_knows_countries_and_shrugs_at_unknown_ones() -> None:

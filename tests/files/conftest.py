@@ -64,7 +64,8 @@ def project_dirs(tmp_path: Path) -> tuple[Path, Path]:
     templates.mkdir()
     (sequences / "pipeline.toml").write_text(PIPELINE)
     (sequences / "prospecting" / "cold-intro.toml").write_text(sequence_text())
-    (templates / "intro.md.j2").write_text("Hi {{ lead.first_name | default('there') }},\n\nA note.\n")
+    body = "Hi {{ lead.first_name | default('there') }},\n\nA note.\n"
+    (templates / "intro.md.j2").write_text(body)
     layout = Path(__file__).parents[2] / "templates" / "_layout.html.j2"
     if layout.exists():
         (templates / "_layout.html.j2").write_text(layout.read_text())

@@ -60,7 +60,9 @@ def test_bad_send_window_is_named(project_dirs: tuple[Path, Path]) -> None:
     assert error.startswith(f"{path}:3: send_window: the window must end after it starts")
 
 
-def test_bad_expression_names_the_field_and_the_unknown_name(project_dirs: tuple[Path, Path]) -> None:
+def test_bad_expression_names_the_field_and_the_unknown_name(
+    project_dirs: tuple[Path, Path],
+) -> None:
     path = write_sequence(project_dirs[0], sequence_text(head='enroll_when = "scoer > 3"\n'))
     [error] = errors_of(project_dirs[0])
     assert error.startswith(f"{path}:3: enroll_when: unknown name 'scoer'")
