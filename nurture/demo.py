@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -96,14 +97,15 @@ def _counts(daemon: Daemon) -> tuple[Counter[str], Counter[str], Counter[str]]:
     enrollment = Enrollment.__table__  # type: ignore[attr-defined]
     lead = Lead.__table__  # type: ignore[attr-defined]
     with daemon.engine.connect() as connection:
-        by_sequence = Counter(dict(connection.execute(
+        def counted(statement: Any) -> Counter[str]:
+            return Counter({str(k): int(v) for k, v in connection.execute(statement).all()})
+
+        by_sequence = counted(
             select(enrollment.c.sequence_id, func.count())
             .join(outbox, outbox.c.enrollment_id == enrollment.c.id)
-            .where(outbox.c.status == "sent").group_by(enrollment.c.sequence_id)).all()))
-        by_stage = Counter(dict(connection.execute(
-            select(lead.c.stage, func.count()).group_by(lead.c.stage)).all()))
-        by_status = Counter(dict(connection.execute(
-            select(lead.c.status, func.count()).group_by(lead.c.status)).all()))
+            .where(outbox.c.status == "sent").group_by(enrollment.c.sequence_id))
+        by_stage = counted(select(lead.c.stage, func.count()).group_by(lead.c.stage))
+        by_status = counted(select(lead.c.status, func.count()).group_by(lead.c.status))
     return by_sequence, by_stage, by_status
 
 
