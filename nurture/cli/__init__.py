@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from nurture.cli import daemon, db, leads, preview, validate
+from nurture.cli import daemon, db, leads, preview, tasks, validate
 from nurture.cli.common import State
 
 app = typer.Typer(
@@ -33,6 +33,7 @@ def main(
 app.command("validate")(validate.validate_command)
 app.command("run")(daemon.run_command)
 app.command("demo")(daemon.demo_command)
+app.command("tasks")(tasks.tasks_command)
 app.command("preview")(preview.preview_command)
 app.add_typer(leads.app, name="leads")
 app.add_typer(db.app, name="db")
