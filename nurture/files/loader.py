@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from nurture.core.rules import ANY_STAGE
 from nurture.core.sequences import Pipeline, Sequence
 from nurture.files.problems import Problem, ProblemsFound
 from nurture.files.toml_lines import field_name, key_lines, line_of
@@ -132,7 +133,8 @@ def check_references(project: Project) -> list[Problem]:
             missing(pipeline_file, pipeline_lines, ("stage", index, "on_stale"), stage.on_stale)
     for index, rule in enumerate(project.pipeline.rules):
         for source in rule.from_:
-            missing(pipeline_file, pipeline_lines, ("rule", index, "from"), source)
+            if source != ANY_STAGE:
+                missing(pipeline_file, pipeline_lines, ("rule", index, "from"), source)
         missing(pipeline_file, pipeline_lines, ("rule", index, "to"), rule.to)
     if project.pipeline.entry_stage:
         missing(pipeline_file, pipeline_lines, ("entry_stage",), project.pipeline.entry_stage)
