@@ -10,11 +10,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 from sqlmodel import Session
 
 from nurture.cli.common import console, errors, now, reported_errors, settings_of
 from nurture.cli.story import print_story
+from nurture.files.leads_csv import LEAD_FIELDS
 from nurture.files.loader import load_project
 from nurture.settings import Settings
 from nurture.store.engine import make_engine, upgrade
@@ -22,9 +23,6 @@ from nurture.store.importing import import_leads
 from nurture.store.leads import export_leads, get_lead_by_email, lead_story, list_leads
 
 app = typer.Typer(help="Import, list, inspect and export leads.", no_args_is_help=True)
-EXPORT_COLUMNS = ("email", "first_name", "last_name", "company", "title", "industry",
-                  "employees", "source", "country", "region", "timezone", "phone", "website",
-                  "deal_value", "stage", "status", "score", "fit")
 
 
 def _engine(settings: Settings) -> Any:
@@ -50,14 +48,15 @@ def import_command(
     engine = _engine(settings)
     with Progress(TextColumn("importing {task.fields[name]}"), BarColumn(),
                   TextColumn("{task.completed} leads"), TimeElapsedColumn(),
-                  console=errors, transient=True) as progress:
+                  console=errors, transient=True, disable=not errors.is_terminal) as progress:
         task = progress.add_task("import", total=None, name=file.name)
         report = import_leads(engine, file, stage or _entry_stage(settings), now(),
                               progress=lambda done: progress.update(task, completed=done))
     for error in report.errors:
-        errors.print(f"{file}:{error}", highlight=False, markup=False)
+        errors.print(f"{file}: {error}", highlight=False, markup=False, soft_wrap=True)
     for warning in report.warnings:
-        errors.print(f"{file}: warning: {warning}", highlight=False, markup=False)
+        errors.print(f"{file}: warning: {warning}", highlight=False, markup=False,
+                     soft_wrap=True)
     console.print(f"{report.inserted} new, {report.updated} updated, {report.unchanged} unchanged, "
                   f"{len(report.errors)} rows refused", highlight=False)
     if report.errors:
@@ -74,13 +73,20 @@ def list_command(
 ) -> None:
     """One page of leads as a table."""
     engine = _engine(settings_of(ctx))
-    table = Table("email", "name", "company", "stage", "status", "score", "fit")
     with Session(engine) as session:
-        for lead in list_leads(session, stage=stage, status=status, limit=limit, offset=offset):
-            name = " ".join(p for p in (lead.first_name, lead.last_name) if p)
-            table.add_row(lead.email, name, lead.company or "", lead.stage, lead.status,
-                          f"{lead.score:.0f}", lead.fit)
+        leads = list_leads(session, stage=stage, status=status, limit=limit, offset=offset)
+    table = Table(_whole("email", [lead.email for lead in leads]), "name", "company",
+                  _whole("stage", [lead.stage for lead in leads]), "status", "score", "fit")
+    for lead in leads:
+        name = " ".join(p for p in (lead.first_name, lead.last_name) if p)
+        table.add_row(lead.email, name, lead.company or "", lead.stage, lead.status,
+                      f"{lead.score:.0f}", lead.fit)
     console.print(table)
+
+
+def _whole(header: str, values: list[str]) -> Column:
+    """A column never cut short, even on a narrow terminal: people copy these values."""
+    return Column(header, no_wrap=True, min_width=max(map(len, [header, *values])))
 
 
 @app.command("show")
@@ -102,20 +108,26 @@ def export_command(
     output: Annotated[Path | None, typer.Option("--out", "-o", help="file (default: stdout)")]
     = None,
 ) -> None:
-    """Every lead as CSV (custom fields as a JSON column)."""
+    """Every lead as CSV in the import format, custom fields as their own columns, so that
+    importing an export gives the same leads (stage, score and history are not exported)."""
     engine = _engine(settings_of(ctx))
-    stream = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
-    try:
-        writer = csv.writer(stream)
-        writer.writerow([*EXPORT_COLUMNS, "custom"])
-        with Session(engine) as session:
+    with Session(engine) as session:
+        custom = sorted({key for row in export_leads(session) for key in row["custom"] or {}})
+        stream = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+        try:
+            writer = csv.writer(stream)
+            writer.writerow([*LEAD_FIELDS, *custom])
             for row in export_leads(session):
-                writer.writerow([_cell(row.get(c)) for c in EXPORT_COLUMNS]
-                                + [json.dumps(row.get("custom") or {}, ensure_ascii=False)])
-    finally:
-        if output:
-            stream.close()
+                values = row["custom"] or {}
+                writer.writerow([_cell(row[name]) for name in LEAD_FIELDS]
+                                + [_cell(values.get(key)) for key in custom])
+        finally:
+            if output:
+                stream.close()
 
 
 def _cell(value: Any) -> Any:
-    return "" if value is None else value
+    """A CSV cell: blank for nothing, text as is, other custom values (from the API) as JSON."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str | int | float) else json.dumps(value)

@@ -6,7 +6,7 @@ import email
 import email.policy
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from sqlmodel import Session
@@ -14,8 +14,9 @@ from sqlmodel import Session
 from nurture.cli.common import console, errors, now, reported_errors, settings_of
 from nurture.core.decisions import choose_variant
 from nurture.core.samples import FULL_LEAD
+from nurture.core.sequences import Sequence
 from nurture.engine.compose import Identity, compose, message_id
-from nurture.files.loader import load_project
+from nurture.files.loader import Project, load_project
 from nurture.render import TemplateRenderer
 from nurture.store.engine import make_engine, upgrade
 from nurture.store.leads import get_lead_by_email
@@ -34,30 +35,38 @@ def preview_command(
                                              "FILE.html (the HTML part)")] = None,
 ) -> None:
     """Render one touch for one lead, with the same code the daemon sends with."""
+    if out and out.suffix not in (".eml", ".html"):
+        _fail(f"--out {out}: name a .eml file (the whole message) or a .html file (its HTML)")
     settings = settings_of(ctx)
     with reported_errors():
         project = load_project(settings.sequences_dir)
-    sequence = project.sequence(sequence_id)
-    if sequence is None:
-        known = ", ".join(s.id for s in project.sequences)
-        errors.print(f"error: no sequence {sequence_id!r} (sequences: {known})", markup=False)
-        raise typer.Exit(1)
-    if touch > len(sequence.touches) or sequence.touches[touch - 1].kind != "email":
-        errors.print(f"error: {sequence_id} has no email touch {touch}", markup=False)
-        raise typer.Exit(1)
+    sequence = _email_sequence(project, sequence_id, touch)
+    subjects = sequence.touches[touch - 1].subject
     lead, owner = _lead(settings.database_url, lead_email)
     chosen = (variant - 1 if variant else
-              choose_variant(lead.email, sequence.id, touch - 1, len(sequence.touches[touch - 1]
-                                                                       .subject)))
-    if chosen >= len(sequence.touches[touch - 1].subject):
-        errors.print(f"error: touch {touch} has no subject variant {chosen + 1}", markup=False)
-        raise typer.Exit(1)
+              choose_variant(lead.email, sequence.id, touch - 1, len(subjects)))
+    if chosen >= len(subjects):
+        _fail(f"touch {touch} has {len(subjects)} subject variants, so no variant {chosen + 1}")
     identity = Identity.from_settings(settings)
     with reported_errors():
         composed = compose(TemplateRenderer(settings.templates_dir), identity, sequence,
                            touch - 1, chosen, lead, owner, message_id(identity, 0, touch - 1),
                            now())
     _show(composed.message, out)
+
+
+def _email_sequence(project: Project, sequence_id: str, touch: int) -> Sequence:
+    """The sequence, when its touch number `touch` exists and is an email."""
+    sequence = project.sequence(sequence_id)
+    if sequence is None:
+        known = ", ".join(s.id for s in project.sequences)
+        _fail(f"no sequence {sequence_id!r} (sequences: {known})")
+    if touch > len(sequence.touches):
+        _fail(f"{sequence_id} has {len(sequence.touches)} touches, so no touch {touch}")
+    if sequence.touches[touch - 1].kind != "email":
+        _fail(f"touch {touch} of {sequence_id} is a task for the lead's owner, not an email: "
+              "there is nothing to preview")
+    return sequence
 
 
 def _lead(database_url: str, address: str | None) -> tuple[Lead, dict[str, str] | None]:
@@ -71,13 +80,17 @@ def _lead(database_url: str, address: str | None) -> tuple[Lead, dict[str, str] 
     with Session(engine) as session:
         lead = get_lead_by_email(session, address)
         if lead is None:
-            errors.print(f"error: no lead with email {address}; import it first "
-                         "(nurture leads import FILE.csv) or leave out --lead", markup=False)
-            raise typer.Exit(1)
+            _fail(f"no lead with email {address}; import it first "
+                  "(nurture leads import FILE.csv) or leave out --lead")
         rep = session.get(Rep, lead.owner_id) if lead.owner_id else None
         owner = {"name": rep.name, "email": rep.email} if rep else None
         session.expunge(lead)
         return lead, owner
+
+
+def _fail(message: str) -> NoReturn:
+    errors.print(f"error: {message}", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 def _show(raw: bytes, out: Path | None) -> None:
@@ -89,8 +102,10 @@ def _show(raw: bytes, out: Path | None) -> None:
     elif out:
         out.write_bytes(raw)
     for header in ("From", "To", "Subject", "List-Unsubscribe"):
-        console.print(f"[bold]{header}:[/bold] {message[header]}", highlight=False)
+        console.print(f"[bold]{header}:[/bold] {message[header]}", highlight=False,
+                      soft_wrap=True)
     console.print()
-    console.print(text.get_content() if text else "", highlight=False, markup=False)
+    console.print(text.get_content() if text else "", highlight=False, markup=False,
+                  soft_wrap=True)
     if out:
-        console.print(f"written to {out}", highlight=False)
+        console.print(f"written to {out}", highlight=False, soft_wrap=True)

@@ -29,8 +29,7 @@ FULL_LEAD: dict[str, Any] = {
 }
 MINIMAL_LEAD: dict[str, Any] = {"email": "someone@example.com", "stage": "prospecting",
                                 "status": "active", "score": 0.0, "fit": "D", "custom": {}}
-SAMPLE_OWNER: dict[str, str] = {"name": "Sam Rivera", "email": "sam@example.com",
-                                "title": "Account Executive", "phone": "+1 555 0100"}
+SAMPLE_OWNER: dict[str, str] = {"name": "Sam Rivera", "email": "sam@example.com"}
 
 
 def condition_context(lead: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from nurture.core.durations import Wait, parse_wait
 from nurture.core.expressions import Condition, compile_condition
-from nurture.core.windows import SendWindow, parse_window
+from nurture.core.windows import SendWindow, has_holiday_calendar, parse_window
 
 EVENT_TYPES = (
     "sent", "delivered", "opened", "clicked", "replied", "auto_replied", "bounced",
@@ -154,6 +154,14 @@ class WindowSpec(_Model):
     def _parses(self) -> WindowSpec:
         parse_window(self.days, self.from_, self.to)
         return self
+
+    @field_validator("holidays")
+    @classmethod
+    def _known_calendar(cls, value: str | None) -> str | None:
+        if value is not None and value != "lead" and not has_holiday_calendar(value):
+            raise ValueError(f"{value!r} is neither \"lead\" (the lead's country) nor a country "
+                             "code with a holiday calendar (e.g. \"US\", \"DE\")")
+        return value
 
     @property
     def window(self) -> SendWindow:

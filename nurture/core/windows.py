@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from holidays import country_holidays
+from holidays import country_holidays, list_supported_countries
 
 from nurture.core.errors import WindowError
 
@@ -88,6 +88,11 @@ def parse_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
         raise WindowError(f"{name!r} is not an IANA time zone (e.g. \"America/New_York\")") from exc
+
+
+def has_holiday_calendar(country: str) -> bool:
+    """True when the holidays package knows public holidays for this ISO country code."""
+    return country.strip().upper() in list_supported_countries()
 
 
 def holiday_calendar(country: str | None, years: Iterable[int]) -> frozenset[date]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from nurture.core.errors import NurtureError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -22,7 +24,7 @@ class Problem:
         return ": ".join(p for p in (where, self.field, label + self.message) if p)
 
 
-class ProblemsFound(Exception):  # noqa: N818 - it is a report of problems, raised as one
+class ProblemsFound(NurtureError):  # noqa: N818 - it is a report of problems, raised as one
     """Raised when files have errors; carries every problem, not just the first."""
 
     def __init__(self, problems: list[Problem]) -> None:

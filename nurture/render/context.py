@@ -5,7 +5,7 @@ Names a template (body or subject) can use:
                 under lead.custom.NAME. A field the lead lacks is undefined: using it fails
                 unless the template gives a fallback, {{ lead.first_name | default('there') }}.
   sender        name, email, postal_address of the sending organisation
-  owner         the lead's rep (name, email, title, phone), or none before a handoff:
+  owner         the lead's rep (name, email), or none before a handoff:
                 {% if owner %}…{% endif %} or {{ owner.name | default('our team') }}
   sequence      id, name of the sequence this touch belongs to
   touch_number  the 1-based position of the touch in its sequence
