@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlmodel import Session
 
 from nurture.core.limits import WEEK, recipient_domain
-from nurture.store.models import Event, Lead, Outbox, Rep, Suppression
+from nurture.store.models import Enrollment, Event, Lead, Outbox, Rep, Suppression
 from nurture.store.queue import Claimed
 
 OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
@@ -23,6 +23,7 @@ EVENTS = Event.__table__  # type: ignore[attr-defined]
 SUPPRESSIONS = Suppression.__table__  # type: ignore[attr-defined]
 LEADS = Lead.__table__  # type: ignore[attr-defined]
 REPS = Rep.__table__  # type: ignore[attr-defined]
+ENROLLMENTS = Enrollment.__table__  # type: ignore[attr-defined]
 ENGAGEMENT = {"opened": "opened_in_sequence", "clicked": "clicked_in_sequence",
               "replied": "replied_in_sequence"}
 
@@ -93,6 +94,28 @@ def blocked_now(connection: Connection, lead_ids: list[int]) -> set[int]:
     for value in hits:
         blocked.update([emails[value]] if value in emails else domains[value])
     return blocked
+
+
+def stop_reasons(connection: Connection, enrollment_ids: list[int]) -> dict[int, str]:
+    """Of these enrollments, those no longer active, with why (stopped, finished)."""
+    if not enrollment_ids:
+        return {}
+    rows = connection.execute(
+        select(ENROLLMENTS.c.id, ENROLLMENTS.c.status, ENROLLMENTS.c.stop_reason)
+        .where(ENROLLMENTS.c.id.in_(enrollment_ids), ENROLLMENTS.c.status != "active"))
+    return {row.id: row.stop_reason or row.status for row in rows}
+
+
+def still_sending(connection: Connection, attempts: dict[int | None, int]) -> set[int]:
+    """Outbox ids still `sending` with the given attempt count, as this worker marked them
+    (no one has settled or resent them since), locked until the transaction ends."""
+    marked = [and_(OUTBOX.c.id == outbox_id, OUTBOX.c.attempts == count)
+              for outbox_id, count in attempts.items() if outbox_id is not None]
+    if not marked:
+        return set()
+    statement = (update(OUTBOX).where(OUTBOX.c.status == "sending", or_(*marked))
+                 .values(status="sending").returning(OUTBOX.c.id))  # a no-op write: the locks
+    return set(connection.execute(statement).scalars())
 
 
 def _recent_sends(connection: Connection, lead_ids: list[int],

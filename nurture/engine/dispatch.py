@@ -4,8 +4,9 @@ The order is what keeps the promises (DESIGN.md, "Processes"):
 1. claim a batch under a lease (the database is the queue);
 2. decide each enrollment in the pure core; render the sends; write their outbox rows
    (unique per enrollment and touch) and every non-send outcome, in one transaction;
-3. per chunk: read suppression and status again, mark the chunk `sending`, commit — only then
-   the SMTP transactions — then record each outcome, fenced by the lease token.
+3. per chunk: read suppression and status again, mark `sending` the touches whose lease this
+   worker still holds, commit — only then the SMTP transactions — then record each outcome,
+   fenced by the lease token (the enrollment) and the `sending` mark (the outbox row).
 A crash leaves at most one chunk in `sending`: only those touches can arrive twice.
 """
 
@@ -135,21 +136,21 @@ class Dispatcher:
         if sequence is None or lead is None:
             recorder.stop(claim, "sequence removed" if lead else "lead deleted")
             return None
-        existing = data.existing.get((claim.id, claim.position))
-        if existing and self._already_done(existing, claim, recorder):
-            return None
         facts = lead_facts(lead, self.config.default_zone, now,
                            holidays_in=holiday_country(sequence.send_window.holidays, lead),
                            is_suppressed=claim.lead_id in data.suppressed)
+        existing = data.existing.get((claim.id, claim.position))
+        if existing and self._already_done(existing, claim, sequence, facts, recorder):
+            return None
         enrollment = EnrollmentFacts(claim.id, claim.sequence_id, claim.stage, claim.position,
                                      claim.next_touch_at, data.engagement.get(claim.id, {}))
         decision: Decision = decide(sequence, enrollment, facts, now,
                                     condition_context(lead, now))
+        if isinstance(decision, Send) and sequence.touches[decision.touch_index].kind == "task":
+            recorder.task(claim, sequence, lead, facts, data)  # no email: no sending limit
+            return None
         if isinstance(decision, Send):
             decision = self._limit(decision, lead.email, claim.lead_id, data, now, domain_counts)
-        if isinstance(decision, Send) and sequence.touches[decision.touch_index].kind == "task":
-            recorder.task(claim, sequence, lead, facts, data)
-            return None
         if isinstance(decision, Send):
             return self._compose(claim, sequence, decision, lead, facts, data, now, recorder,
                                  existing)
@@ -163,17 +164,18 @@ class Dispatcher:
             recorder.finish(claim)
         return None
 
-    def _already_done(self, existing: dict, claim: Claimed, recorder: Recorder) -> bool:
+    def _already_done(self, existing: dict, claim: Claimed, sequence: Sequence,
+                      facts: LeadFacts, recorder: Recorder) -> bool:
         """A touch whose outbox row exists: settle it without sending again where it is done."""
         status = existing["status"]
         if status == "sending" and self.config.on_interrupted == "assume_sent":
-            recorder.settle_interrupted(claim, existing["id"])
+            recorder.settle_interrupted(claim, sequence, facts, existing["id"])
             return True
         if status == "sending":
             log.warning("touch %s of enrollment %s was interrupted inside its SMTP transaction; "
                         "sending it again (on_interrupted = resend)", claim.position, claim.id)
         if status in ("sent", "failed", "skipped"):
-            recorder.catch_up(claim, existing)
+            recorder.catch_up(claim, sequence, facts)
             return True
         return False
 

@@ -19,11 +19,19 @@ from sqlmodel import Session
 
 from nurture.core.decisions import LeadFacts, Send, next_touch_time
 from nurture.core.sequences import Sequence
-from nurture.engine.batch import EVENTS, LEADS, OUTBOX, BatchData, blocked_now
+from nurture.engine.batch import (
+    EVENTS,
+    LEADS,
+    OUTBOX,
+    BatchData,
+    blocked_now,
+    still_sending,
+    stop_reasons,
+)
 from nurture.engine.enroll import stop_enrollments
 from nurture.mail.transport import Delivery, Envelope, Outcome
 from nurture.store.models import Lead, Task
-from nurture.store.queue import Claimed, complete
+from nurture.store.queue import Claimed, complete, hold
 from nurture.store.sql import insert_ignoring_duplicates
 
 if TYPE_CHECKING:
@@ -97,17 +105,18 @@ class Recorder:
 
         self._later("task", create)
 
-    def catch_up(self, claim: Claimed, existing: dict[str, Any]) -> None:
+    def catch_up(self, claim: Claimed, sequence: Sequence, facts: LeadFacts) -> None:
         """The touch already ended (sent, failed, skipped) but the enrollment did not move on:
-        a crash or a lost lease between the two writes. Move on without sending again."""
-        self._later("caught_up", lambda c: self._complete(
-            c, claim, position=claim.position + 1, next_touch_at=self.now))
+        a crash or a lost lease between the two writes. Move on without sending again, to the
+        next touch after its wait (not at once: the lead just had this one)."""
+        self._later("caught_up", lambda c: self._advance(c, claim, sequence, facts))
 
-    def settle_interrupted(self, claim: Claimed, outbox_id: int) -> None:
+    def settle_interrupted(self, claim: Claimed, sequence: Sequence, facts: LeadFacts,
+                           outbox_id: int) -> None:
         def settle(connection: Connection) -> None:
             connection.execute(update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(
                 status="sent", sent_at=self.now, reason="assumed sent after an interruption"))
-            self._complete(connection, claim, position=claim.position + 1, next_touch_at=self.now)
+            self._advance(connection, claim, sequence, facts)
 
         self._later("assumed_sent", settle)
 
@@ -153,7 +162,8 @@ class Recorder:
         """Re-check who may be mailed, then mark the rest `sending` — committed before SMTP."""
         with self.engine.begin() as connection:
             blocked = blocked_now(connection, [p.claim.lead_id for p in chunk])
-            ready = [p for p in chunk if p.claim.lead_id not in blocked]
+            ready = self._still_ours(connection,
+                                     [p for p in chunk if p.claim.lead_id not in blocked])
             for pending in chunk:
                 if pending.claim.lead_id in blocked:
                     self.outcomes["skipped"] += 1
@@ -174,22 +184,28 @@ class Recorder:
     def record_deliveries(self, results: list[tuple[Pending, Delivery]]) -> None:
         with self.engine.begin() as connection:
             sent_events = []
+            # Fenced by the outbox row: a worker that took the enrollment over after our lease
+            # expired, and sent or settled this touch, has the last word on it.
+            ours = still_sending(connection, {p.outbox_id: p.attempts + 1 for p, _ in results})
             for pending, delivery in results:
+                if delivery.outcome is Outcome.SENDER_REJECTED:
+                    self.sender_rejection = delivery.reason  # our sender, whoever holds the lease
+                if pending.outbox_id not in ours:
+                    self._lease_lost(pending, "not recording its delivery")
+                    continue
                 if delivery.outcome is Outcome.SENT:
                     sent_events.append(self._sent(connection, pending))
                 elif delivery.outcome is Outcome.RECIPIENT_REJECTED:
                     self._hard_bounce(connection, pending, delivery)
-                elif delivery.outcome is Outcome.SENDER_REJECTED:
-                    self.sender_rejection = delivery.reason
-                    self._retry(connection, pending, delivery.reason, count_attempt=False)
                 else:
-                    self._retry(connection, pending, delivery.reason)
+                    self._retry(connection, pending, delivery.reason,
+                                sender_paused=delivery.outcome is Outcome.SENDER_REJECTED)
             if sent_events:
                 connection.execute(insert(EVENTS), sent_events)
 
     def postpone(self, rest: list[Pending], until: datetime, reason: str) -> None:
         with self.engine.begin() as connection:
-            for pending in rest:
+            for pending in self._still_ours(connection, rest):
                 self.outcomes["deferred"] += 1
                 connection.execute(update(OUTBOX).where(OUTBOX.c.id == pending.outbox_id)
                                    .values(status="deferred", reason=reason,
@@ -197,6 +213,28 @@ class Recorder:
                 self._complete(connection, pending.claim, next_touch_at=until)
 
     # -- helpers --
+
+    def _still_ours(self, connection: Connection, chunk: list[Pending]) -> list[Pending]:
+        """The touches whose enrollment this worker still holds, locked until the transaction
+        ends. Of the rest, those stopped meanwhile (a reply, an unsubscribe) are skipped; the
+        others were taken over by a worker after the lease expired and are its business."""
+        held = hold(connection, [p.claim for p in chunk])
+        lost = [p for p in chunk if p.claim.id not in held]
+        stopped = stop_reasons(connection, [p.claim.id for p in lost])
+        for pending in lost:
+            if pending.claim.id in stopped:
+                self.outcomes["skipped"] += 1
+                connection.execute(update(OUTBOX).where(OUTBOX.c.id == pending.outbox_id).values(
+                    status="skipped",
+                    reason=f"enrollment stopped before the send: {stopped[pending.claim.id]}"))
+            else:
+                self._lease_lost(pending, "leaving the touch to it")
+        return [p for p in chunk if p.claim.id in held]
+
+    def _lease_lost(self, pending: Pending, consequence: str) -> None:
+        self.outcomes["lease_lost"] += 1
+        log.warning("enrollment %s touch %s: lease lost to another worker; %s",
+                    pending.claim.id, pending.touch_index + 1, consequence)
 
     def _sent(self, connection: Connection, pending: Pending) -> dict[str, Any]:
         self.outcomes["sent"] += 1
@@ -224,9 +262,11 @@ class Recorder:
         stop_enrollments(connection, lead_id, "bounced", self.now)
 
     def _retry(self, connection: Connection, pending: Pending, reason: str,
-               count_attempt: bool = True) -> None:
+               sender_paused: bool = False) -> None:
+        """Try again after a backoff; a refused sender costs no attempt and waits for the pause
+        to end, like the rest of the batch (no worker should retry it any earlier)."""
         attempts = pending.attempts + 1
-        if count_attempt and attempts >= self.config.max_attempts:
+        if not sender_paused and attempts >= self.config.max_attempts:
             self.outcomes["failed"] += 1
             log.warning("enrollment %s touch %s failed after %s attempts: %s",
                         pending.claim.id, pending.touch_index + 1, attempts, reason)
@@ -235,10 +275,11 @@ class Recorder:
             self._advance(connection, pending.claim, pending.sequence, pending.facts)
             return
         self.outcomes["retried"] += 1
-        delay = min(self.config.retry_cap, self.config.retry_base * 2 ** (attempts - 1))
+        delay = (self.config.sender_pause if sender_paused else
+                 min(self.config.retry_cap, self.config.retry_base * 2 ** (attempts - 1)))
         values: dict[str, Any] = {"status": "deferred", "reason": reason,
                                   "next_attempt_at": self.now + delay}
-        if not count_attempt:
+        if sender_paused:
             values["attempts"] = OUTBOX.c.attempts - 1
         connection.execute(update(OUTBOX).where(OUTBOX.c.id == pending.outbox_id).values(**values))
         self._complete(connection, pending.claim, next_touch_at=self.now + delay)

@@ -75,6 +75,19 @@ def complete(connection: Connection, claim: Claimed, now: datetime, **values: ob
     return connection.execute(statement).rowcount == 1
 
 
+def hold(connection: Connection, claims: list[Claimed]) -> set[int]:
+    """Ids of `claims` that still hold their lease, row-locked (on SQLite: the write lock) until
+    the transaction ends, so no other worker takes them over while the caller acts on them."""
+    if not claims:
+        return set()
+    statement = (
+        update(TABLE).where(or_(*(fenced(claim) for claim in claims)))
+        .values(claimed_by=TABLE.c.claimed_by)  # a no-op write: it takes the locks
+        .returning(TABLE.c.id)
+    )
+    return set(connection.execute(statement).scalars())
+
+
 def release(connection: Connection, claims: list[Claimed], now: datetime) -> int:
     """Give claimed rows back untouched (e.g. on shutdown); returns how many were still ours."""
     released = 0
