@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from nurture.cli import daemon, db, leads, preview, tasks, validate
+from nurture.cli import daemon, db, leads, preview, suppress, tasks, validate
 from nurture.cli.common import State
 
 app = typer.Typer(
@@ -37,3 +37,4 @@ app.command("tasks")(tasks.tasks_command)
 app.command("preview")(preview.preview_command)
 app.add_typer(leads.app, name="leads")
 app.add_typer(db.app, name="db")
+app.add_typer(suppress.app, name="suppress")

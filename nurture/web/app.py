@@ -5,12 +5,17 @@ from __future__ import annotations
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from nurture import __version__
 from nurture.metrics import Metrics
+from nurture.web import api, tracking, unsubscribe
+from nurture.web.body_limit import BodyLimit
+from nurture.web.state import WebContext
 
 
-def create_app(metrics: Metrics) -> FastAPI:
-    """The app; routers for tracking, the API and the dashboard are added as they exist."""
-    app = FastAPI(title="nurture", docs_url=None, redoc_url=None,
+def create_app(metrics: Metrics, context: WebContext | None = None) -> FastAPI:
+    """The app: /healthz and /metrics always; with a `context` (database, settings, sequences,
+    clock) also tracking (/o/, /c/), unsubscribe (/u/) and the API (/api/)."""
+    app = FastAPI(title="nurture", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
 
     @app.get("/healthz", include_in_schema=False)
@@ -21,4 +26,9 @@ def create_app(metrics: Metrics) -> FastAPI:
     def metrics_endpoint() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    if context is not None:
+        app.state.nurture = context
+        app.add_middleware(BodyLimit, max_bytes=context.max_body_bytes)
+        for module in (tracking, unsubscribe, api):
+            app.include_router(module.router)
     return app
