@@ -9,7 +9,15 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -60,6 +68,30 @@ class LimitSettings(_Section):
     per_lead_per_week: int = Field(default=3, ge=1)
 
 
+class ImapSettings(_Section):
+    """The mailbox that receives replies and bounces, polled by the daemon when enabled."""
+
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = Field(default=993, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "tls"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    folder: str = "INBOX"
+    processed_folder: str | None = None
+    processed_flag: str = Field(default="$NurtureProcessed", pattern=r"^\$?[A-Za-z0-9_.-]+$")
+    mark_seen: bool = False
+    poll_seconds: float = Field(default=60, gt=0)
+    timeout_seconds: float = Field(default=30, gt=0)
+    soft_bounce_limit: int = Field(default=3, ge=1)
+
+    @model_validator(mode="after")
+    def _login_when_enabled(self) -> ImapSettings:
+        if self.enabled and not self.username:
+            raise ValueError("imap.enabled = true needs imap.username (and imap.password)")
+        return self
+
+
 class RepSettings(_Section):
     name: str
     email: str
@@ -104,6 +136,7 @@ class Settings(BaseSettings):
     sender: SenderSettings = Field(default_factory=SenderSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    imap: ImapSettings = Field(default_factory=ImapSettings)
     reps: list[RepSettings] = Field(default_factory=list)
 
     @field_validator("default_timezone")
