@@ -5,10 +5,12 @@ never dropped.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+MINUTE = timedelta(minutes=1)
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 
@@ -57,6 +59,28 @@ class Budget:
 def mailbox_budget(sent_last_hour: int, sent_last_day: int, per_hour: int, per_day: int) -> Budget:
     """What the sending mailbox may still send in this tick under its hourly and daily caps."""
     return Budget(max(0, min(per_hour - sent_last_hour, per_day - sent_last_day)))
+
+
+class DomainRate:
+    """At most `per_minute` emails to one recipient domain in any sliding minute."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.sent: dict[str, deque[datetime]] = {}
+
+    def allows(self, domain: str, now: datetime) -> datetime | None:
+        """None when one more may go to `domain` now, else when the next one may."""
+        recent = self.sent.get(domain)
+        if recent is None:
+            return None
+        while recent and recent[0] <= now - MINUTE:
+            recent.popleft()
+        if len(recent) < self.per_minute:
+            return None
+        return recent[0] + MINUTE
+
+    def record(self, domain: str, now: datetime) -> None:
+        self.sent.setdefault(domain, deque()).append(now)
 
 
 def recipient_domain(email: str) -> str:

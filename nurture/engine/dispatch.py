@@ -33,7 +33,13 @@ from nurture.core.decisions import (
     decide,
 )
 from nurture.core.errors import NurtureError
-from nurture.core.limits import LeadCap, lead_cap_allows, mailbox_budget, recipient_domain
+from nurture.core.limits import (
+    DomainRate,
+    LeadCap,
+    lead_cap_allows,
+    mailbox_budget,
+    recipient_domain,
+)
 from nurture.core.sequences import Sequence
 from nurture.engine.batch import BatchData, load_batch, mailbox_counts
 from nurture.engine.compose import Identity, compose, message_id
@@ -85,6 +91,8 @@ class Dispatcher:
         self.engine, self.project, self.renderer = engine, project, renderer
         self.transport, self.identity, self.config = transport, identity, config
         self.paused_until: datetime | None = None
+        # Per worker: with N workers a domain may see up to N × per_domain_per_minute.
+        self.domain_rate = DomainRate(config.per_domain_per_minute)
         self.pause_reason = ""
 
     async def tick(self, now: datetime) -> TickReport:
@@ -117,10 +125,9 @@ class Dispatcher:
     def _plan(self, claims: list[Claimed], data: BatchData, now: datetime,
               recorder: Recorder) -> list[Pending]:
         pending: list[Pending] = []
-        domain_counts: Counter[str] = Counter()
         for claim in claims:
             try:
-                item = self._plan_one(claim, data, now, recorder, domain_counts)
+                item = self._plan_one(claim, data, now, recorder)
             except Exception as exc:  # one bad lead must never stop the batch
                 log.exception("enrollment %s (lead %s): %s", claim.id, claim.lead_id, exc)
                 recorder.fail_touch(claim, f"internal error: {exc}", data)
@@ -129,8 +136,8 @@ class Dispatcher:
                 pending.append(item)
         return pending
 
-    def _plan_one(self, claim: Claimed, data: BatchData, now: datetime, recorder: Recorder,
-                  domain_counts: Counter[str]) -> Pending | None:
+    def _plan_one(self, claim: Claimed, data: BatchData, now: datetime,
+                  recorder: Recorder) -> Pending | None:
         sequence = self.project.sequence(claim.sequence_id)
         lead = data.leads.get(claim.lead_id)
         if sequence is None or lead is None:
@@ -150,7 +157,7 @@ class Dispatcher:
             recorder.task(claim, sequence, lead, facts, data)  # no email: no sending limit
             return None
         if isinstance(decision, Send):
-            decision = self._limit(decision, lead.email, claim.lead_id, data, now, domain_counts)
+            decision = self._limit(decision, lead.email, claim.lead_id, data, now)
         if isinstance(decision, Send):
             return self._compose(claim, sequence, decision, lead, facts, data, now, recorder,
                                  existing)
@@ -179,16 +186,17 @@ class Dispatcher:
             return True
         return False
 
-    def _limit(self, send: Send, email: str, lead_id: int, data: BatchData, now: datetime,
-               domain_counts: Counter[str]) -> Decision:
+    def _limit(self, send: Send, email: str, lead_id: int, data: BatchData,
+               now: datetime) -> Decision:
         sends = data.recent_sends.setdefault(lead_id, [])
         capped_until = lead_cap_allows(sends, now, self.config.lead_cap)
         if capped_until is not None:
             return Defer(capped_until, "frequency cap for the lead")
         domain = recipient_domain(email)
-        if domain_counts[domain] >= self.config.per_domain_per_minute:
-            return Defer(now + timedelta(minutes=1), f"rate limit for {domain}")
-        domain_counts[domain] += 1
+        domain_free_at = self.domain_rate.allows(domain, now)
+        if domain_free_at is not None:
+            return Defer(domain_free_at, f"rate limit for {domain}")
+        self.domain_rate.record(domain, now)
         sends.append(now)
         return send
 

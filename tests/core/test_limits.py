@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from nurture.core.limits import LeadCap, lead_cap_allows, mailbox_budget
+from nurture.core.limits import DomainRate, LeadCap, lead_cap_allows, mailbox_budget
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 CAP = LeadCap(per_day=1, per_week=3)
@@ -31,3 +31,13 @@ def test_mailbox_budget_is_the_tighter_of_hour_and_day() -> None:
     assert mailbox_budget(0, 4999, per_hour=500, per_day=5000).remaining == 1
     budget = mailbox_budget(600, 600, per_hour=500, per_day=5000)
     assert budget.remaining == 0 and not budget.take()
+
+
+def test_domain_rate_is_a_sliding_minute_across_ticks() -> None:
+    rate = DomainRate(per_minute=2)
+    assert rate.allows("example.com", NOW) is None
+    rate.record("example.com", NOW)
+    rate.record("example.com", NOW + timedelta(seconds=20))
+    assert rate.allows("example.com", NOW + timedelta(seconds=30)) == NOW + timedelta(minutes=1)
+    assert rate.allows("other.example", NOW + timedelta(seconds=30)) is None
+    assert rate.allows("example.com", NOW + timedelta(seconds=61)) is None
