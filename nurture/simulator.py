@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 
 from nurture.engine.events import NewEvent, record_event
 from nurture.files.loader import Project
+from nurture.store.engine import writing
 from nurture.store.models import Outbox
 
 OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
@@ -42,7 +43,7 @@ class EngagementSimulator:
     def step(self, now: datetime) -> int:
         """Simulate engagement with the emails sent since the last step; returns events made."""
         made = 0
-        with self.engine.begin() as connection:
+        with writing(self.engine) as connection:
             rows = connection.execute(
                 select(OUTBOX.c.id, OUTBOX.c.lead_id)
                 .where(OUTBOX.c.status == "sent", OUTBOX.c.sent_at > now - LOOK_BACK)

@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from nurture.cli.common import console, errors, now, settings_of
-from nurture.store.engine import make_engine, upgrade
+from nurture.store.engine import make_engine, upgrade, writing
 from nurture.store.suppressions import (
     Suppressed,
     add_suppressions,
@@ -61,7 +61,7 @@ def add_command(
         for problem in problems:
             errors.print(f"error: {problem}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(1)
-    with _database(ctx) as engine, engine.begin() as connection:
+    with _database(ctx) as engine, writing(engine) as connection:
         added = add_suppressions(connection, entries, reason, now())
     console.print(f"{added} added, {len(set(e.value for e in entries)) - added} already listed",
                   highlight=False)
@@ -73,7 +73,7 @@ def remove_command(
 ) -> None:
     """Take addresses or domains off the list; exit status 1 if one was not on it."""
     missing = []
-    with _database(ctx) as engine, engine.begin() as connection:
+    with _database(ctx) as engine, writing(engine) as connection:
         for value in values:
             try:
                 removed = remove_suppressions(connection, [value])
@@ -119,7 +119,7 @@ def import_command(
     entries, problems = read_suppression_file(file)
     for problem in problems:
         errors.print(f"{file}:{problem}", highlight=False, markup=False, soft_wrap=True)
-    with _database(ctx) as engine, engine.begin() as connection:
+    with _database(ctx) as engine, writing(engine) as connection:
         added = add_suppressions(connection, entries, reason or f"imported from {file.name}",
                                  now())
     unique = len({entry.value for entry in entries})

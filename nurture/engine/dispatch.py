@@ -48,6 +48,7 @@ from nurture.engine.outcomes import Pending, Recorder
 from nurture.files.loader import Project
 from nurture.mail.transport import Envelope, Transport
 from nurture.render import TemplateRenderer
+from nurture.store.engine import writing
 from nurture.store.models import Lead
 from nurture.store.queue import Claimed, claim_due
 
@@ -101,7 +102,7 @@ class Dispatcher:
         if self.paused_until and now < self.paused_until:
             return report
         self.paused_until = None
-        with self.engine.begin() as connection:
+        with writing(self.engine) as connection:
             sent_hour, sent_day = mailbox_counts(connection, now)
             budget = mailbox_budget(sent_hour, sent_day, self.config.per_hour, self.config.per_day)
             claims = claim_due(connection, self.config.worker, now,

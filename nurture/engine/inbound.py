@@ -21,6 +21,9 @@ Consequences:
   last engagement is recorded as hard instead (data.escalated), with the same consequences.
 - complaint → `complained`: the lead is suppressed, and its address is added to the
   suppression list (reason "complaint"), which is checked again right before every send.
+- unsubscribe request (our List-Unsubscribe mailto) → `unsubscribed` with data.via "mailto":
+  the lead is unsubscribed and every enrollment stops. Matched by its From address only — the
+  sender asks for their own address — and ignored when that lead is already unsubscribed.
 
 Events are stamped `now`, when nurture learned of them; the message's own Date, which its
 sender controls, is kept as data.sent_at. Idempotent: the main event carries source "inbound"
@@ -83,7 +86,8 @@ def apply_inbound(connection: Connection, project: Project, classified: Classifi
         return Applied("ignored")
     if _already_recorded(connection, classified.key):
         return Applied("duplicate")
-    match = find_match(connection, classified)
+    match = (_match_address(connection, classified.sender)
+             if classified.kind == "unsubscribe_request" else find_match(connection, classified))
     if match is None:
         return Applied("unmatched")
     data: dict[str, Any] = {
@@ -97,6 +101,8 @@ def apply_inbound(connection: Connection, project: Project, classified: Classifi
         return _auto_reply(connection, project, classified, match, data, now)
     if classified.kind == "complaint":
         return _complaint(connection, project, classified, match, data, now)
+    if classified.kind == "unsubscribe_request":
+        return _unsubscribe(connection, project, classified, match, data, now)
     return _bounce(connection, project, classified, match, data, now, soft_bounce_limit)
 
 
@@ -116,12 +122,16 @@ def find_match(connection: Connection, classified: Classified) -> Match | None:
             .where(OUTBOX.c.message_id.startswith(f"<{tag}@", autoescape=True))).first()
         if row is not None:
             return Match(row.lead_id, row.id, "plus-address")
-    if classified.original_recipient:
-        lead_id = connection.execute(select(LEADS.c.id).where(
-            LEADS.c.email == classified.original_recipient.lower())).scalar()
-        if lead_id is not None:
-            return Match(lead_id, None, "address")
-    return None
+    return _match_address(connection, classified.original_recipient)
+
+
+def _match_address(connection: Connection, address: str | None) -> Match | None:
+    """The lead whose email is `address`."""
+    if not address:
+        return None
+    lead_id = connection.execute(select(LEADS.c.id).where(
+        LEADS.c.email == address.lower())).scalar()
+    return Match(lead_id, None, "address") if lead_id is not None else None
 
 
 def _already_recorded(connection: Connection, key: str) -> bool:
@@ -168,6 +178,18 @@ def _complaint(connection: Connection, project: Project, classified: Classified,
     if email:
         insert_ignoring_duplicates(connection, SUPPRESSIONS, {
             "value": email, "kind": "email", "reason": "complaint", "created_at": now})
+    return Applied("recorded", [event_id], match.lead_id)
+
+
+def _unsubscribe(connection: Connection, project: Project, classified: Classified,
+                 match: Match, data: dict[str, Any], now: datetime) -> Applied:
+    status = connection.execute(
+        select(LEADS.c.status).where(LEADS.c.id == match.lead_id)).scalar()
+    if status == "unsubscribed":
+        log.info("lead %s asked by email to unsubscribe and already is", match.lead_id)
+        return Applied("ignored", [], match.lead_id)
+    data |= {"via": "mailto"}
+    event_id = _record(connection, project, match, "unsubscribed", classified, data, now)
     return Applied("recorded", [event_id], match.lead_id)
 
 

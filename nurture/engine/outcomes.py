@@ -30,6 +30,7 @@ from nurture.engine.batch import (
 )
 from nurture.engine.enroll import stop_enrollments
 from nurture.mail.transport import Delivery, Envelope, Outcome
+from nurture.store.engine import writing
 from nurture.store.models import Lead, Task
 from nurture.store.queue import Claimed, complete, hold
 from nurture.store.sql import insert_ignoring_duplicates
@@ -151,7 +152,7 @@ class Recorder:
         return pending
 
     def write_plan(self, session: Session) -> None:
-        with self.engine.begin() as connection:
+        with writing(self.engine) as connection:
             for step in self.steps:
                 step(connection)
         self.steps.clear()
@@ -160,7 +161,7 @@ class Recorder:
 
     def mark_sending(self, chunk: list[Pending]) -> list[Pending]:
         """Re-check who may be mailed, then mark the rest `sending` — committed before SMTP."""
-        with self.engine.begin() as connection:
+        with writing(self.engine) as connection:
             blocked = blocked_now(connection, [p.claim.lead_id for p in chunk])
             ready = self._still_ours(connection,
                                      [p for p in chunk if p.claim.lead_id not in blocked])
@@ -182,7 +183,7 @@ class Recorder:
         return ready
 
     def record_deliveries(self, results: list[tuple[Pending, Delivery]]) -> None:
-        with self.engine.begin() as connection:
+        with writing(self.engine) as connection:
             sent_events = []
             # Fenced by the outbox row: a worker that took the enrollment over after our lease
             # expired, and sent or settled this touch, has the last word on it.
@@ -204,7 +205,7 @@ class Recorder:
                 connection.execute(insert(EVENTS), sent_events)
 
     def postpone(self, rest: list[Pending], until: datetime, reason: str) -> None:
-        with self.engine.begin() as connection:
+        with writing(self.engine) as connection:
             for pending in self._still_ours(connection, rest):
                 self.outcomes["deferred"] += 1
                 connection.execute(update(OUTBOX).where(OUTBOX.c.id == pending.outbox_id)

@@ -1,7 +1,8 @@
-"""What an inbound message is — a person's reply, an auto-reply, a bounce or a spam complaint —
-read from its raw RFC 5322 bytes alone. Pure: no I/O and no clock (relative dates such as
-"back on 2 December" are read against the message's own Date), so a mailbox poller and a
-provider's webhook classify the same way. Never raises: garbage comes back as `unknown`.
+"""What an inbound message is — a person's reply, an auto-reply, a bounce, a spam complaint or an
+unsubscribe request — read from its raw RFC 5322 bytes alone. Pure: no I/O and no clock
+(relative dates such as "back on 2 December" are read against the message's own Date), so a
+mailbox poller and a provider's webhook classify the same way. Never raises: garbage comes
+back as `unknown`.
 
 First matching row wins:
 
@@ -14,6 +15,8 @@ First matching row wins:
 |   a failed (else a delayed) recipient                               | unknown if none       |
 | From MAILER-DAEMON/postmaster or a bounce subject ("Undeliverable", | hard or soft bounce;  |
 |   "failure notice", ...) without a report: qmail, old Exchange      | unknown if no status  |
+| Subject "unsubscribe" (any case, optionally after "Re:") and a From | unsubscribe_request   |
+|   address: our List-Unsubscribe mailto, sent by the lead's client   |                       |
 | Auto-Submitted other than "no" (RFC 3834), X-Autoreply,             | auto_reply            |
 |   X-Autorespond, Precedence: auto_reply, an out-of-office subject    |                       |
 | Precedence bulk/list/junk, List-Id or List-Unsubscribe              | unknown (not a person)|
@@ -45,7 +48,8 @@ from nurture.mail.replies import read_reply
 from nurture.mail.status import classify as classify_reply
 from nurture.mail.transport import Outcome
 
-Kind = Literal["reply", "auto_reply", "hard_bounce", "soft_bounce", "complaint", "unknown"]
+Kind = Literal["reply", "auto_reply", "hard_bounce", "soft_bounce", "complaint",
+               "unsubscribe_request", "unknown"]
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
 _STATUS = re.compile(r"(?<![\d.])([45])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
@@ -63,6 +67,8 @@ _AUTO_SUBJECT = re.compile(
     r"^(automatic reply|auto(matic)?[- ]?(reply|response|antwort)|auto:|out of (the )?office"
     r"|ooo\b|abwesenheit|réponse automatique|absence|respuesta automática|risposta automatica"
     r"|automatisch antwoord|on vacation|on leave|away from)", re.IGNORECASE)
+# The subject of our List-Unsubscribe mailto (RFC 2369), as a mail client sends it.
+_UNSUBSCRIBE_SUBJECT = re.compile(r"^(re:\s*)*unsubscribe$", re.IGNORECASE)
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder")
 _DELIVERY_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "envelope-to", "return-path")
 
@@ -115,6 +121,11 @@ def _classify(message: EmailMessage, key: str) -> Classified:
             return _delivery_report(message, base)
     if _looks_like_bounce(base):
         return _plain_bounce(message, base)
+    if sender is not None and _UNSUBSCRIBE_SUBJECT.match(base.subject):
+        # Before the auto-reply checks: some clients mark the message they send for the
+        # mailto link as automatic, yet a person pressed the button.
+        return _with(base, "unsubscribe_request", "unsubscribe request by email (mailto link)",
+                     original_recipient=sender)
     automatic = _automatic(message, base.subject)
     if automatic:
         reply = read_reply(message, base.subject, base.sent_at)

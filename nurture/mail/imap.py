@@ -30,6 +30,7 @@ from nurture.engine.inbound import Applied, apply_inbound
 from nurture.files.loader import Project
 from nurture.mail.classify import Classified, classify
 from nurture.settings import ImapSettings, Settings
+from nurture.store.engine import writing
 
 log = logging.getLogger("nurture.imap")
 FETCH_BATCH = 25
@@ -143,7 +144,7 @@ def _handle(uid: int, raw: bytes, config: ImapSettings, engine: Engine, project:
     """Classify and apply one message in its own transaction; True once it is committed."""
     classified = classify(raw)
     try:
-        with engine.begin() as connection:
+        with writing(engine) as connection:
             applied = apply_inbound(connection, project, classified, now,
                                     soft_bounce_limit=config.soft_bounce_limit)
     except Exception:  # one bad message must not stop the others; it is tried at the next poll

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 5000
+_IMMEDIATE = "nurture_sqlite_immediate"
 
 
 def _json_serializer(value: Any) -> str:
@@ -54,7 +55,24 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """`engine.begin()` for a transaction that writes.
+
+    On SQLite it begins IMMEDIATE, taking the write lock up front: a DEFERRED transaction
+    that has read and then writes while another connection writes fails at once with
+    "database is locked" (SQLite cannot wait there without breaking isolation), where an
+    IMMEDIATE one waits out the busy timeout. Read-only work keeps plain BEGIN, so readers
+    never queue behind writers (WAL).
+    """
+    with engine.connect() as connection:
+        connection.execution_options(**{_IMMEDIATE: True})
+        with connection.begin():
+            yield connection
 
 
 def alembic_config() -> Config:

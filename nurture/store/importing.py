@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from nurture.files.leads_csv import LeadRow, RowError, read_leads_csv
+from nurture.store.engine import writing
 from nurture.store.leads import upsert_leads
 
 
@@ -48,7 +49,7 @@ def import_leads(
     leads = list(rows.values())
     for start in range(0, len(leads), batch_size):
         batch = leads[start:start + batch_size]
-        with engine.begin() as connection:
+        with writing(engine) as connection:
             result = upsert_leads(connection, batch, default_stage, now)
         report.inserted += result.inserted
         report.updated += result.updated

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from nurture.engine.events import EVENTS, LEADS, NewEvent, record_event
 from nurture.files.leads_csv import LEAD_FIELDS, LeadRow, lead_row_from_values
 from nurture.files.loader import Project
+from nurture.store.engine import writing
 from nurture.store.leads import get_lead_by_email, lead_story, upsert_leads
 from nurture.web.api_models import (
     EventIn,
@@ -48,7 +49,7 @@ def save_lead(payload: LeadIn, response: Response, context: Context) -> LeadSave
     """Create the lead, or update the one with this email (200 updated, 201 created)."""
     row = _lead_row(payload)
     stage = _entry_stage(payload.stage, context.project())
-    with context.engine.begin() as connection:
+    with writing(context.engine) as connection:
         result = upsert_leads(connection, [row], stage, context.clock.now())
     with Session(context.engine) as session:
         lead = get_lead_by_email(session, row.email)
@@ -127,7 +128,7 @@ def _check_unique_ids(events: list[EventIn], where: list[Location]) -> None:
 
 def _store(context: WebContext, events: list[EventIn], where: list[Location]) -> EventsStored:
     """All of the batch in one transaction, or (422, nothing written) none of it."""
-    with context.engine.begin() as connection:
+    with writing(context.engine) as connection:
         return _store_in(connection, context, events, where)
 
 

@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from nurture import __version__
 from nurture.metrics import Metrics
-from nurture.web import api, tracking, unsubscribe
+from nurture.web import api, inbound, tracking, unsubscribe
 from nurture.web.body_limit import BodyLimit
 from nurture.web.state import WebContext
 
@@ -29,6 +29,6 @@ def create_app(metrics: Metrics, context: WebContext | None = None) -> FastAPI:
     if context is not None:
         app.state.nurture = context
         app.add_middleware(BodyLimit, max_bytes=context.max_body_bytes)
-        for module in (tracking, unsubscribe, api):
+        for module in (tracking, unsubscribe, api, inbound):
             app.include_router(module.router)
     return app

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Row, select, update
 from nurture.core.tokens import BadToken, verify
 from nurture.engine.events import LEADS, NewEvent, record_event
 from nurture.engine.tracking_links import UNSUBSCRIBE
+from nurture.store.engine import writing
 from nurture.web.pages import (
     PAUSE_DAYS,
     confirm_page,
@@ -66,7 +67,7 @@ def unsubscribe(token: str, request: Request, context: Context,
              "ua": request.headers.get("user-agent", "")[:512],
              "ip": request.client.host if request.client else ""}
     sender = context.settings.sender.name
-    with context.engine.begin() as connection:
+    with writing(context.engine) as connection:
         lead = _lead(connection, context, token, request)
         if lead is None:
             return HTMLResponse(not_found_page(), 404, headers=NO_STORE)

@@ -276,3 +276,46 @@ def test_message_about_no_email_we_sent_records_nothing(db: Db) -> None:
 
 def test_unknown_message_is_ignored(db: Db) -> None:
     assert db.apply((FIXTURES / "garbage.bin").read_bytes()).outcome == "ignored"
+
+
+def test_mailto_unsubscribe_unsubscribes_the_lead_it_comes_from(db: Db) -> None:
+    alice = db.lead("alice@acme.example", "cold", "news", message_id=ALICE_MAIL)
+    applied = db.apply(fixture("gmail-mailto-unsubscribe.eml"))
+    assert (applied.outcome, applied.lead_id) == ("recorded", alice)
+    [event] = db.events(alice)
+    assert (event.type, event.source, event.at) == ("unsubscribed", "inbound", LATER)
+    assert (event.data["via"], event.data["matched_by"]) == ("mailto", "address")
+    assert db.get_lead(alice).status == "unsubscribed"
+    assert {e.status for e in db.enrollments(alice).values()} == {"stopped"}
+
+
+def test_mailto_unsubscribe_is_matched_by_its_sender_not_the_thread(db: Db) -> None:
+    alice = db.lead("alice@acme.example", "cold", message_id=ALICE_MAIL)
+    forwarded = db.lead("grace@acme.example", "cold")
+    raw = fixture("gmail-mailto-unsubscribe.eml").replace(
+        b"Alice@Acme.example", b"grace@acme.example").replace(
+        b"MIME-Version: 1.0\n", f"MIME-Version: 1.0\nIn-Reply-To: {ALICE_MAIL}\n".encode())
+    assert db.apply(raw).lead_id == forwarded
+    assert db.get_lead(alice).status == "active"
+    assert db.get_lead(forwarded).status == "unsubscribed"
+
+
+def test_mailto_unsubscribe_from_no_lead_or_an_unsubscribed_one_records_nothing(db: Db) -> None:
+    assert db.apply(fixture("gmail-mailto-unsubscribe.eml")).outcome == "unmatched"
+    alice = db.lead("alice@acme.example", "cold")
+    with Session(db.engine) as session:
+        lead = session.get(Lead, alice)
+        assert lead is not None
+        lead.status = "unsubscribed"
+        session.add(lead)
+        session.commit()
+    applied = db.apply(fixture("gmail-mailto-unsubscribe.eml"))
+    assert (applied.outcome, applied.event_ids, applied.lead_id) == ("ignored", [], alice)
+    assert db.events(alice) == []
+
+
+def test_the_same_mailto_unsubscribe_twice_is_a_duplicate(db: Db) -> None:
+    alice = db.lead("alice@acme.example", "news")
+    assert db.apply(fixture("gmail-mailto-unsubscribe.eml")).outcome == "recorded"
+    assert db.apply(fixture("gmail-mailto-unsubscribe.eml")).outcome == "duplicate"
+    assert [e.type for e in db.events(alice)] == ["unsubscribed"]

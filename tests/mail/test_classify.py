@@ -190,3 +190,26 @@ def test_feedback_report_of_type_not_spam_is_not_a_complaint() -> None:
 def test_message_date_is_read_as_aware_utc() -> None:
     classified = classify(fixture("gmail-reply.eml"))
     assert classified.sent_at == datetime(2026, 11, 23, 14, 48, 19, tzinfo=UTC)
+
+
+def test_the_list_unsubscribe_mailto_message_is_an_unsubscribe_request_from_its_sender() -> None:
+    classified = classify(fixture("gmail-mailto-unsubscribe.eml"))
+    assert (classified.kind, classified.sender) == ("unsubscribe_request", "alice@acme.example")
+    assert classified.original_recipient == "alice@acme.example"
+
+
+@pytest.mark.parametrize(("headers", "kind"), [
+    ({"Subject": "unsubscribe"}, "unsubscribe_request"),
+    ({"Subject": "UNSUBSCRIBE"}, "unsubscribe_request"),
+    ({"Subject": "Re: Unsubscribe"}, "unsubscribe_request"),
+    ({"Subject": "RE: re:  unsubscribe"}, "unsubscribe_request"),
+    ({"Subject": "unsubscribe", "Auto_Submitted": "auto-generated"}, "unsubscribe_request"),
+    ({"Subject": "Fwd: unsubscribe"}, "reply"),
+    ({"Subject": "please unsubscribe me"}, "reply"),
+    ({"Subject": "unsubscribed"}, "reply"),
+    ({"Subject": "Automatic reply: unsubscribe"}, "auto_reply"),
+    ({"Subject": "unsubscribe", "From": "<>"}, "unknown"),
+])
+def test_unsubscribe_request_needs_exactly_that_subject_and_a_sender(
+        headers: dict[str, str], kind: str) -> None:
+    assert classify(message(**headers)).kind == kind

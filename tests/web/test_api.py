@@ -37,7 +37,9 @@ def test_with_no_keys_configured_the_api_refuses_everyone(site: Site) -> None:
 
 def test_the_openapi_document_lists_the_api_and_its_auth(site: Site) -> None:
     document = site.call("GET", "/api/openapi.json").json()
-    assert set(document["paths"]) == {"/api/leads", "/api/events", "/api/leads/{lead_id}"}
+    assert set(document["paths"]) == {
+        "/api/leads", "/api/events", "/api/leads/{lead_id}",
+        "/api/inbound/bounce", "/api/inbound/reply"}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "EventIn" in document["components"]["schemas"]
 
