@@ -27,8 +27,8 @@ from nurture.engine.compose import Identity
 from nurture.engine.dispatch import DispatchConfig, Dispatcher, TickReport
 from nurture.engine.enrollment_sweep import enroll_pending
 from nurture.files.loader import Project, load_project
-from nurture.files.problems import ProblemsFound
-from nurture.instance import InstanceLock
+from nurture.files.validate import validate
+from nurture.instance import InstanceLock, release_orphaned_leases, singleton
 from nurture.mail.build import build_transport
 from nurture.metrics import Metrics
 from nurture.render import TemplateRenderer
@@ -86,8 +86,12 @@ class Daemon:
         self.last_report = TickReport()
 
     async def run(self) -> None:
-        with InstanceLock.for_database(self.settings.database_url):
+        with InstanceLock.for_database(self.settings.database_url) as lock:
             upgrade(self.engine)
+            if lock.is_exclusive and (orphans := release_orphaned_leases(self.engine)):
+                log.warning("took back %d enrollments claimed by a daemon that did not stop "
+                            "cleanly; see on_interrupted for the touches it was sending",
+                            orphans)
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop)
@@ -99,8 +103,9 @@ class Daemon:
             log.info("nurture running as %s: %d sequences, database %s", self.worker,
                      len(self.project.sequences), self.engine.url.render_as_string())
             await self.stopping.wait()
-            scheduler.shutdown(wait=False)
+            scheduler.pause()  # no new runs; shutdown() would cancel the batch in hand
             await self._finish_batch()
+            scheduler.shutdown(wait=False)
             if server and serving:
                 server.should_exit = True
                 await serving
@@ -114,15 +119,19 @@ class Daemon:
         self.stopping.set()
 
     def reload(self) -> None:
-        """SIGHUP: load sequences and templates again; keep the running set if the new is bad."""
-        try:
-            project = load_project(self.settings.sequences_dir)
-        except ProblemsFound as problems:
-            log.error("reload refused, keeping the running sequences:\n%s", problems)
+        """SIGHUP: load sequences and templates again, checked as `nurture validate` checks
+        them; keep the running set if the new one has errors."""
+        sender = self.settings.sender
+        checked = validate(self.settings.sequences_dir, self.settings.templates_dir,
+                           {"name": sender.name, "email": sender.email,
+                            "postal_address": sender.postal_address})
+        if checked.errors:
+            log.error("reload refused, keeping the running sequences and templates:\n%s",
+                      "\n".join(str(problem) for problem in checked.errors))
             return
-        self.project = self.dispatcher.project = project
+        self.project = self.dispatcher.project = checked.project
         self.renderer = self.dispatcher.renderer = TemplateRenderer(self.settings.templates_dir)
-        log.info("reloaded %d sequences", len(project.sequences))
+        log.info("reloaded %d sequences", len(checked.project.sequences))
 
     async def dispatch_job(self) -> None:
         """Drain due touches: full batches back to back, then wait for the next interval."""
@@ -142,12 +151,20 @@ class Daemon:
                     break
 
     async def enroll_job(self) -> None:
+        """The enrollment sweep; on PostgreSQL one worker at a time sweeps, the others skip."""
         if self.stopping.is_set():
             return
         try:
-            enroll_pending(self.engine, self.project, self.clock.now(),
-                           self.settings.default_timezone,
-                           timedelta(minutes=self.settings.jitter_minutes))
+            with singleton(self.engine, "enroll") as is_mine:
+                if not is_mine:
+                    return
+                started = time.perf_counter()
+                seen = enroll_pending(self.engine, self.project, self.clock.now(),
+                                      self.settings.default_timezone,
+                                      timedelta(minutes=self.settings.jitter_minutes))
+            if seen:
+                log.info("enrollment sweep: %d leads looked at in %.3fs", seen,
+                         time.perf_counter() - started)
         except Exception:
             log.exception("enrollment sweep failed; trying again at the next interval")
             self.metrics.job_errors.labels("enroll").inc()
