@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, func, or_, select, tuple_, update
 from sqlmodel import Session
 
 from nurture.core.limits import WEEK, recipient_domain
@@ -109,11 +109,16 @@ def stop_reasons(connection: Connection, enrollment_ids: list[int]) -> dict[int,
 def still_sending(connection: Connection, attempts: dict[int | None, int]) -> set[int]:
     """Outbox ids still `sending` with the given attempt count, as this worker marked them
     (no one has settled or resent them since), locked until the transaction ends."""
-    marked = [and_(OUTBOX.c.id == outbox_id, OUTBOX.c.attempts == count)
-              for outbox_id, count in attempts.items() if outbox_id is not None]
+    marked = [(outbox_id, count) for outbox_id, count in attempts.items()
+              if outbox_id is not None]
     if not marked:
         return set()
-    statement = (update(OUTBOX).where(OUTBOX.c.status == "sending", or_(*marked))
+    # A row-value IN, not an OR of ANDs (which SQLAlchemy builds clause by clause, some 2 µs
+    # a row, on every chunk); the plain `id IN` leads the planner to the primary key.
+    statement = (update(OUTBOX)
+                 .where(OUTBOX.c.id.in_([outbox_id for outbox_id, _ in marked]),
+                        tuple_(OUTBOX.c.id, OUTBOX.c.attempts).in_(marked),
+                        OUTBOX.c.status == "sending")
                  .values(status="sending").returning(OUTBOX.c.id))  # a no-op write: the locks
     return set(connection.execute(statement).scalars())
 
@@ -123,13 +128,16 @@ def _recent_sends(connection: Connection, lead_ids: list[int],
     sends: dict[int, list[datetime]] = defaultdict(list)
     if not lead_ids:
         return sends
+    # The status is checked here, not in SQL: given `status = 'sent'` (and no statistics, as
+    # SQLite has unless ANALYZE ran), the planner reads every email ever sent through the
+    # status index instead of these leads' few rows (0.4 s a batch at 1,000,000 leads).
     rows = connection.execute(
-        select(OUTBOX.c.lead_id, OUTBOX.c.sent_at)
-        .where(OUTBOX.c.lead_id.in_(lead_ids), OUTBOX.c.status == "sent",
-               OUTBOX.c.sent_at > now - WEEK)
+        select(OUTBOX.c.lead_id, OUTBOX.c.sent_at, OUTBOX.c.status)
+        .where(OUTBOX.c.lead_id.in_(lead_ids), OUTBOX.c.sent_at > now - WEEK)
     )
-    for lead_id, sent_at in rows:
-        sends[lead_id].append(sent_at)
+    for lead_id, sent_at, status in rows:
+        if status == "sent":
+            sends[lead_id].append(sent_at)
     return sends
 
 
@@ -165,9 +173,14 @@ def _existing_outbox(connection: Connection,
 
 
 def mailbox_counts(connection: Connection, now: datetime) -> tuple[int, int]:
-    """Emails sent in the last hour and the last day (uses the outbox status/sent index)."""
+    """Emails sent in the last hour and the last day. The WHERE clause is the time range alone,
+    so the sent_at index answers it in what was sent that day: with `status = 'sent'` there
+    too, planners pick the status index and count every email ever sent (23 ms a tick at
+    100,000 leads, growing with the history)."""
+    is_sent = OUTBOX.c.status == "sent"
     day = connection.execute(
-        select(func.count(), func.count().filter(OUTBOX.c.sent_at > now - timedelta(hours=1)))
-        .where(OUTBOX.c.status == "sent", OUTBOX.c.sent_at > now - timedelta(days=1))
+        select(func.count().filter(is_sent),
+               func.count().filter(is_sent, OUTBOX.c.sent_at > now - timedelta(hours=1)))
+        .where(OUTBOX.c.sent_at > now - timedelta(days=1))
     ).one()
     return int(day[1]), int(day[0])

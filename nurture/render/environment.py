@@ -7,11 +7,12 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2 import FileSystemLoader, StrictUndefined, meta
+from jinja2 import FileSystemLoader, StrictUndefined, Template, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from nurture.core.errors import TemplateError
@@ -38,6 +39,26 @@ def build_environment(
         auto_reload=False,
         keep_trailing_newline=True,
     )
+
+
+def render_template(template: Template, variables: dict[str, Any], block: str | None = None
+                    ) -> str:
+    """`template.render(variables)`, or one of its blocks, without merging the globals into a
+    new dict (a ChainMap walk) on every call: a quarter of a render's time otherwise."""
+    env = template.environment
+    names = _globals_of(template)
+    context = env.context_class(env, {**names, **variables}, template.name, template.blocks,
+                                globals=names)
+    render = template.blocks[block] if block is not None else template.root_render_func
+    try:
+        return env.concat(render(context))
+    except Exception:
+        env.handle_exception()  # raises, with the template's own lines in the traceback
+
+
+@lru_cache(maxsize=256)
+def _globals_of(template: Template) -> dict[str, Any]:
+    return dict(template.globals)
 
 
 def compile_tree(env: jinja2.Environment, name: str) -> None:

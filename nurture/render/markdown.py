@@ -8,7 +8,8 @@ link. The token source then becomes the HTML part (CommonMark, raw HTML allowed:
 template author's HTML can reach it) and the text part (light clean-up), and the tokens are
 replaced by the values: HTML-escaped in the HTML part, as they are in the text part.
 As the token source is the same for every lead that takes the same path through a template,
-both conversions are cached, which makes Markdown nearly free for the second lead on.
+both conversions are cached, which makes Markdown nearly free for the second lead on. The
+HTML keeps its tokens until the whole email is laid out (see inlining.py).
 
 Values marked safe (`| safe`, the output of a macro or `{% set %}` block) are the author's
 own Markdown and are not replaced; never mark lead data safe.
@@ -29,7 +30,6 @@ from typing import Any
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markdown_it import MarkdownIt
-from markupsafe import escape
 
 # "breaks": a line break in a paragraph stays a line break, as people writing emails expect
 # ("Thanks,\nSam") and as the text part shows it.
@@ -37,7 +37,8 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": True, "breaks": True})
 # Lowercase letters and digits pass through every Markdown construct unchanged; the random
 # marker keeps a template's own text from ever looking like a token.
 _MARKER = "".join(secrets.choice(string.ascii_lowercase) for _ in range(12))
-_TOKEN = re.compile(rf"{_MARKER}(\d+){_MARKER}", re.IGNORECASE)
+TOKEN = re.compile(rf"{_MARKER}(\d+){_MARKER}")
+_TOKEN_ANY_CASE = re.compile(TOKEN.pattern, re.IGNORECASE)
 _VALUES: ContextVar[dict[str, int] | None] = ContextVar("markdown_values", default=None)
 
 
@@ -63,15 +64,35 @@ def stand_in(eval_ctx: EvalContext, value: Any) -> Any:
     return f"{_MARKER}{index}{_MARKER}"
 
 
-def markdown_parts(source: str, values: dict[str, int]) -> tuple[str, str]:
-    """(HTML, plain text) of a token source rendered with `collecting_values`."""
-    raw = list(values)
-    escaped = [str(escape(value)) for value in raw]
-    return _fill(_to_html(source), escaped), _fill(_to_text(source), raw)
+def markdown_html(source: str) -> str:
+    """The HTML of a token source, tokens left in (fill them with `fill_tokens`)."""
+    return _to_html(source)
 
 
-def _fill(tokenized: str, values: list[str]) -> str:
-    return _TOKEN.sub(lambda m: values[int(m[1])], tokenized)
+def markdown_text(source: str, values: list[str]) -> str:
+    """The plain text of a token source, with the values (as they are) in place of tokens."""
+    return fill_tokens(_to_text(source), values)
+
+
+def fill_tokens(tokenized: str, values: list[str]) -> str:
+    """`tokenized` with token i replaced by values[i], whatever the case of its letters."""
+    return _pattern_for(tokenized).sub(lambda m: values[int(m[1])], tokenized)
+
+
+@lru_cache(maxsize=512)
+def tokens_intact(rendered: str) -> bool:
+    """False when a template changed a token (`{% filter upper %}`, `| truncate` on a block):
+    its output must then be rendered again with the values themselves."""
+    return _same_case(rendered) and rendered.count(_MARKER) == 2 * len(TOKEN.findall(rendered))
+
+
+@lru_cache(maxsize=512)
+def _pattern_for(tokenized: str) -> re.Pattern[str]:
+    return TOKEN if _same_case(tokenized) else _TOKEN_ANY_CASE  # the first is faster
+
+
+def _same_case(rendered: str) -> bool:
+    return rendered.count(_MARKER) == rendered.lower().count(_MARKER)
 
 
 @lru_cache(maxsize=512)

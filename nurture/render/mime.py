@@ -12,8 +12,9 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime
+from functools import lru_cache, partial
 from types import MappingProxyType
 
 from nurture.core.errors import TemplateError
@@ -57,14 +58,14 @@ def build_message(
     identifier = msg_id(message_id)
     boundary = "=_" + hashlib.sha1(identifier.encode("ascii")).hexdigest()[:28]
     headers = [
-        f"From: {mailbox('From', sender_name, sender_email)}",
+        f"From: {_sender('From', sender_name, sender_email)}",
         f"To: {mailbox('To', to_name, to_email)}",
         f"Subject: {unstructured('Subject', rendered.subject)}",
-        f"Date: {format_datetime(date)}",
+        f"Date: {_date(date, date.utcoffset())}",
         f"Message-ID: {identifier}",
     ]
     if reply_to:
-        headers.append(f"Reply-To: {email_address('Reply-To', reply_to)}")
+        headers.append(f"Reply-To: {_address('Reply-To', reply_to)}")
     unsubscribe = list_unsubscribe(list_unsubscribe_url, list_unsubscribe_mailto)
     headers.append(f"List-Unsubscribe: {unsubscribe}")
     headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
@@ -97,8 +98,22 @@ def _part(content_type: str, text: str) -> bytes:
     needs_escape = len(data) - len(data.translate(None, _NON_ASCII)) + data.count(b"=")
     if needs_escape * 6 > len(data):  # quoted-printable would outgrow base64's 4/3
         encoding, payload = "base64", base64.encodebytes(data.replace(b"\n", b"\r\n"))
-    else:
-        encoding, payload = "quoted-printable", binascii.b2a_qp(data, istext=True)
+    else:  # line by line gives the same bytes: quoted-printable starts afresh on every line
+        lines = data.splitlines(keepends=True)  # on "\n" alone: "\r" is gone by now
+        encoding, payload = "quoted-printable", b"".join(map(_qp_line, lines))
     head = (f'Content-Type: {content_type}; charset="utf-8"\r\n'
             f"Content-Transfer-Encoding: {encoding}\r\n\r\n")
     return head.encode("ascii") + payload.replace(b"\n", b"\r\n") + b"\r\n"
+
+
+# Most lines of a touch are the same for every lead, and so are the sender and the date of a
+# batch: caching them halves the cost of a message.
+_qp_line = lru_cache(maxsize=4096)(partial(binascii.b2a_qp, istext=True))
+_sender = lru_cache(maxsize=64)(mailbox)
+_address = lru_cache(maxsize=64)(email_address)
+
+
+@lru_cache(maxsize=64)
+def _date(date: datetime, offset: timedelta | None) -> str:
+    """format_datetime, cached by offset too: equal instants in two zones read differently."""
+    return format_datetime(date)

@@ -6,12 +6,24 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, Template
+from markupsafe import escape
 
 from nurture.core.errors import TemplateError
 from nurture.render.context import RenderContext, RenderedEmail
-from nurture.render.environment import build_environment, compile_tree, translated_errors
-from nurture.render.layout import lay_out, load_layout
-from nurture.render.markdown import collecting_values, markdown_parts, stand_in
+from nurture.render.environment import (
+    build_environment,
+    compile_tree,
+    render_template,
+    translated_errors,
+)
+from nurture.render.layout import LaidOut, lay_out, lay_out_tokens, layout_takes_tokens, load_layout
+from nurture.render.markdown import (
+    collecting_values,
+    fill_tokens,
+    markdown_html,
+    markdown_text,
+    stand_in,
+)
 from nurture.render.text import html_to_text
 from nurture.render.tracking import add_pixel, rewrite_links
 
@@ -35,21 +47,33 @@ class TemplateRenderer:
         """Render one email for one lead; TemplateError (file:line, what) if it cannot be."""
         variables = context.variables()
         subject_line = self._render_subject(subject, variables)
+        page = {**variables, "subject": subject_line}
         if template.endswith(MARKDOWN):
-            with collecting_values() as values:
-                source = _render(self._markdown, template, variables)
-            body, text = markdown_parts(source, values)
+            laid, text = self._markdown_email(template, variables, page)
         elif template.endswith(HTML):
             body = _render(self._html, template, variables)
-            text = html_to_text(body)
+            laid, text = lay_out(self._html, page, body), html_to_text(body)
         else:
             raise _unknown_kind(template)
-        laid = lay_out(self._html, {**variables, "subject": subject_line}, body)
         html = rewrite_links(laid.html, context.link_rewriter)
         if context.pixel_url:
             html = add_pixel(html, context.pixel_url)
         return RenderedEmail(subject=subject_line, html=html,
                              text=f"{text.strip()}\n\n-- \n{laid.footer_text}\n")
+
+    def _markdown_email(self, template: str, variables: dict[str, Any],
+                        page: dict[str, Any]) -> tuple[LaidOut, str]:
+        """A Markdown body laid out with its tokens in when the layout allows, else filled."""
+        laid = None
+        with collecting_values() as collected:
+            source = _render(self._markdown, template, variables)
+            if layout_takes_tokens(self._markdown):
+                laid = lay_out_tokens(self._markdown, page, markdown_html(source), collected)
+        values = list(collected)
+        if laid is None:
+            body = fill_tokens(markdown_html(source), [str(escape(value)) for value in values])
+            laid = lay_out(self._html, page, body)
+        return laid, markdown_text(source, values)
 
     def check(self, template: str) -> None:
         """Compile `template`, what it includes, and the layout; TemplateError names file:line."""
@@ -65,7 +89,7 @@ class TemplateRenderer:
     def _render_subject(self, subject: str, variables: dict[str, Any]) -> str:
         template = self._compile_subject(subject)
         with translated_errors(self._subject_env, "subject"):
-            line = template.render(variables).strip()
+            line = render_template(template, variables).strip()
         if "\r" in line or "\n" in line:
             raise TemplateError(f"subject {subject!r} renders with a line break ({line!r}); "
                                 "a header must be one line: check the lead data it uses")
@@ -86,7 +110,7 @@ class TemplateRenderer:
 
 def _render(env: Environment, template: str, variables: dict[str, Any]) -> str:
     with translated_errors(env, template):
-        return env.get_template(template).render(variables)
+        return render_template(env.get_template(template), variables)
 
 
 def _unknown_kind(template: str) -> TemplateError:

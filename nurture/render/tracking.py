@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 _ANCHOR = re.compile(r"<a\s(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"\s([^\s\"'>/=]+)(?:=\"([^\"]*)\")?")
@@ -21,7 +22,14 @@ def rewrite_links(markup: str, rewriter: Callable[[str], str] | None) -> str:
     """Apply `rewriter` to the href of every http(s) link, except links marked `data-notrack`,
     whose marker is removed. A javascript:, vbscript: or data: href is dropped, whoever wrote
     it (a template may build a link from lead data)."""
+    if rewriter is None:  # then the same tag always becomes the same tag
+        return _ANCHOR.sub(lambda m: _kept_anchor(m[0]), markup)
     return _ANCHOR.sub(lambda m: _rewrite_anchor(m[0], rewriter), markup)
+
+
+@lru_cache(maxsize=1024)
+def _kept_anchor(tag: str) -> str:
+    return _rewrite_anchor(tag, None)
 
 
 def _rewrite_anchor(tag: str, rewriter: Callable[[str], str] | None) -> str:

@@ -9,10 +9,11 @@ a scanner follows looks like a person's click until the second one comes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, exists, select, update
 
 from nurture.core.machine import RECENT_WINDOW, Hit, Verdict, classify_hit
 from nurture.engine.events import EVENTS, NewEvent, record_event
@@ -24,20 +25,37 @@ OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 SOURCE = "tracking"
 EVENT_TYPES = {"open": "opened", "click": "clicked"}
 KINDS: dict[str, Literal["open", "click"]] = {"opened": "open", "clicked": "click"}
+_OPENS = EVENTS.alias("human_open")
+# Everything a hit needs to know, in one round trip built once: the email (outbox row), whether
+# a person has opened it, and its events within RECENT_WINDOW (one row each, or one row of
+# NULLs). Hits come in at hundreds a second, so statement building and round trips count. The
+# source is checked in Python, not in SQL: PostgreSQL would otherwise scan the index on
+# (source, client_id), that is every tracking event ever stored, for each hit.
+_EMAIL_AND_RECENT_EVENTS = (
+    select(OUTBOX.c.id, OUTBOX.c.lead_id, OUTBOX.c.sent_at,
+           exists().where(_OPENS.c.outbox_id == OUTBOX.c.id, _OPENS.c.type == "opened",
+                          _OPENS.c.machine.is_(False)).label("human_open"),
+           EVENTS.c.id.label("hit_id"), EVENTS.c.type.label("hit_type"),
+           EVENTS.c.source.label("hit_source"), EVENTS.c.at.label("hit_at"),
+           EVENTS.c.data.label("hit_data"))
+    .outerjoin(EVENTS, and_(EVENTS.c.outbox_id == OUTBOX.c.id,
+                            EVENTS.c.at >= bindparam("since"), EVENTS.c.at <= bindparam("until")))
+    .where(OUTBOX.c.enrollment_id == bindparam("enrollment_id"),
+           OUTBOX.c.touch_index == bindparam("touch_index"))
+)
 
 
 def record_hit(connection: Connection, project: Project, ref: TouchRef, hit: Hit) -> bool:
     """Store `hit` for the email `ref` names; False when no such email was ever written."""
-    email = connection.execute(
-        select(OUTBOX.c.id, OUTBOX.c.lead_id, OUTBOX.c.sent_at)
-        .where(OUTBOX.c.enrollment_id == ref.enrollment_id,
-               OUTBOX.c.touch_index == ref.touch_index)
-    ).first()
-    if email is None:
+    rows = connection.execute(_EMAIL_AND_RECENT_EVENTS, {
+        "enrollment_id": ref.enrollment_id, "touch_index": ref.touch_index,
+        "since": hit.at - RECENT_WINDOW, "until": hit.at}).all()
+    if not rows:
         return False
-    recent = _recent_hits(connection, email.id, hit)
+    email = rows[0]
+    recent = _recent_hits(rows)
     verdict = classify_hit(hit, email.sent_at, [h for _, h in recent])
-    if hit.kind == "click" and not verdict.machine and not _has_human_open(connection, email.id):
+    if hit.kind == "click" and not verdict.machine and not email.human_open:
         implied = replace(hit, kind="open", url=None)
         _record(connection, project, email, implied, verdict, implied_by="click")
     _record(connection, project, email, hit, verdict)
@@ -60,24 +78,12 @@ def _record(connection: Connection, project: Project, email: Row[Any], hit: Hit,
         outbox_id=email.id, machine=verdict.machine, source=SOURCE))
 
 
-def _recent_hits(connection: Connection, outbox_id: int, hit: Hit) -> list[tuple[int, Hit]]:
-    """The email's tracking hits within RECENT_WINDOW before `hit`, with their event ids."""
-    rows = connection.execute(
-        select(EVENTS.c.id, EVENTS.c.type, EVENTS.c.at, EVENTS.c.data)
-        .where(EVENTS.c.outbox_id == outbox_id, EVENTS.c.source == SOURCE,
-               EVENTS.c.at >= hit.at - RECENT_WINDOW, EVENTS.c.at <= hit.at)
-    )
-    return [(row.id, Hit(KINDS[row.type], str(row.data.get("ua", "")),
-                         str(row.data.get("ip", "")), row.at, row.data.get("url")))
-            for row in rows if row.type in KINDS]
-
-
-def _has_human_open(connection: Connection, outbox_id: int) -> bool:
-    found = connection.execute(
-        select(EVENTS.c.id).where(EVENTS.c.outbox_id == outbox_id, EVENTS.c.type == "opened",
-                                  EVENTS.c.machine.is_(False)).limit(1)
-    ).first()
-    return found is not None
+def _recent_hits(rows: Sequence[Row[Any]]) -> list[tuple[int, Hit]]:
+    """The email's tracking hits within RECENT_WINDOW before this one, with their event ids."""
+    return [(row.hit_id, Hit(KINDS[row.hit_type], str(row.hit_data.get("ua", "")),
+                             str(row.hit_data.get("ip", "")), row.hit_at,
+                             row.hit_data.get("url")))
+            for row in rows if row.hit_source == SOURCE and row.hit_type in KINDS]
 
 
 def _flag_burst(connection: Connection, event_ids: list[int]) -> None:
