@@ -217,7 +217,8 @@ async def run_floor(project: Project, sink: Sink, touches: int, concurrency: int
             assert lead.id is not None
             variant = choose_variant(lead.email, sequence.id, 0, len(sequence.touches[0].subject))
             msg_id = message_id(IDENTITY, lead.id, 0)
-            composed = compose(renderer, IDENTITY, sequence, 0, variant, lead, None, msg_id, now)
+            composed = compose(renderer, IDENTITY, sequence, 0, variant, lead, None, msg_id, now,
+                               lead.id)
             envelope = Envelope(IDENTITY.sender_email, (lead.email,), composed.message, msg_id)
             delivery = await transport.send(envelope)
             sent += delivery.outcome.value == "sent"

@@ -30,12 +30,14 @@ from nurture.files.loader import Project, load_project
 from nurture.files.validate import validate
 from nurture.instance import InstanceLock, release_orphaned_leases, singleton
 from nurture.mail.build import build_transport
+from nurture.mail.imap import poll_mailbox
 from nurture.metrics import Metrics
 from nurture.render import TemplateRenderer
 from nurture.settings import Settings
 from nurture.store.engine import make_engine, upgrade
 from nurture.store.queue import due_backlog
 from nurture.web.app import create_app
+from nurture.web.state import WebContext
 
 log = logging.getLogger("nurture.daemon")
 MAX_ROUNDS_PER_JOB = 50  # full batches drained back to back before yielding to the scheduler
@@ -86,7 +88,10 @@ class Daemon:
         self.last_report = TickReport()
 
     async def run(self) -> None:
-        with InstanceLock.for_database(self.settings.database_url) as lock:
+        # A web-only instance (`nurture serve`) claims nothing, so it may share a SQLite
+        # database with the daemon; every other role holds the one-daemon lock.
+        url = "postgresql://" if self.settings.role == "web" else self.settings.database_url
+        with InstanceLock.for_database(url) as lock:
             upgrade(self.engine)
             if lock.is_exclusive and (orphans := release_orphaned_leases(self.engine)):
                 log.warning("took back %d enrollments claimed by a daemon that did not stop "
@@ -169,6 +174,24 @@ class Daemon:
             log.exception("enrollment sweep failed; trying again at the next interval")
             self.metrics.job_errors.labels("enroll").inc()
 
+    async def mailbox_job(self) -> None:
+        """Poll the [imap] mailbox for replies and bounces; one worker at a time."""
+        if self.stopping.is_set():
+            return
+        try:
+            with singleton(self.engine, "mailbox") as is_mine:
+                if not is_mine:
+                    return
+                report = await poll_mailbox(self.settings, self.engine, self.project,
+                                            self.clock.now())
+            if report.error:
+                self.metrics.job_errors.labels("mailbox").inc()
+            elif report.found:
+                log.info("mailbox: %s", report)
+        except Exception:
+            log.exception("mailbox poll failed; trying again at the next interval")
+            self.metrics.job_errors.labels("mailbox").inc()
+
     def _observe(self, report: TickReport, seconds: float) -> None:
         self.last_report = report
         for outcome, count in report.outcomes.items():
@@ -192,6 +215,10 @@ class Daemon:
             scheduler.add_job(self.dispatch_job, "interval", seconds=interval, id="dispatch",
                               max_instances=1, coalesce=True,
                               next_run_time=first + timedelta(seconds=0.2))
+            if self.settings.imap.enabled:
+                scheduler.add_job(self.mailbox_job, "interval", id="mailbox",
+                                  seconds=self.settings.imap.poll_seconds, max_instances=1,
+                                  coalesce=True, next_run_time=first + timedelta(seconds=0.5))
         for job, seconds in self.extra_jobs:
             scheduler.add_job(job, "interval", seconds=seconds, max_instances=1, coalesce=True,
                               next_run_time=first)
@@ -200,7 +227,9 @@ class Daemon:
     def _http_server(self) -> uvicorn.Server | None:
         if self.settings.role == "worker" or self.settings.http_port == 0:
             return None
-        config = uvicorn.Config(create_app(self.metrics), host=self.settings.http_host,
+        context = WebContext(engine=self.engine, settings=self.settings,
+                             project=lambda: self.project, clock=self.clock)
+        config = uvicorn.Config(create_app(self.metrics, context), host=self.settings.http_host,
                                 port=self.settings.http_port, log_config=None, lifespan="off",
                                 access_log=False)
         return _EmbeddedServer(config)

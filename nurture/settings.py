@@ -60,6 +60,22 @@ class TrackingSettings(_Section):
     enabled: bool = True
 
 
+class DkimSettings(_Section):
+    """DKIM signing: on when private_key_file is set; publish the public key as a TXT record
+    at <selector>._domainkey.<domain>."""
+
+    selector: str = "nurture"
+    domain: str | None = None  # the sender's domain when unset
+    private_key_file: Path | None = None
+
+    @field_validator("private_key_file")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a file (a PEM RSA private key)")
+        return value
+
+
 class LimitSettings(_Section):
     per_hour: int = Field(default=500, ge=1)
     per_day: int = Field(default=5000, ge=1)
@@ -136,6 +152,7 @@ class Settings(BaseSettings):
     sender: SenderSettings = Field(default_factory=SenderSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    dkim: DkimSettings = Field(default_factory=DkimSettings)
     imap: ImapSettings = Field(default_factory=ImapSettings)
     reps: list[RepSettings] = Field(default_factory=list)
 

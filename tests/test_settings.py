@@ -74,3 +74,10 @@ def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
     config.write_text("database_url = \n")
     with pytest.raises(ConfigError, match=str(config)):
         load_settings(config)
+
+
+def test_a_dkim_key_file_that_is_not_there_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[dkim]\nprivate_key_file = "missing.pem"\n')
+    with pytest.raises(ConfigError, match=r"dkim\.private_key_file: .*missing\.pem is not a file"):
+        load_settings(path)

@@ -32,6 +32,7 @@ def main(
 
 app.command("validate")(validate.validate_command)
 app.command("run")(daemon.run_command)
+app.command("serve")(daemon.serve_command)
 app.command("demo")(daemon.demo_command)
 app.command("tasks")(tasks.tasks_command)
 app.command("preview")(preview.preview_command)

@@ -22,6 +22,17 @@ def run_command(ctx: typer.Context) -> None:
         asyncio.run(_run(Daemon(settings)))
 
 
+def serve_command(ctx: typer.Context) -> None:
+    """Serve only the HTTP app (tracking, unsubscribe, API, /metrics) and send nothing: run
+    more of these behind a load balancer to scale tracking out."""
+    settings = settings_of(ctx).model_copy(update={"role": "web"})
+    configure_logging(settings.log_format)
+    from nurture.daemon import Daemon
+
+    with reported_errors():
+        asyncio.run(_run(Daemon(settings)))
+
+
 async def _run(daemon: object) -> None:
     await daemon.run()  # type: ignore[attr-defined]
 

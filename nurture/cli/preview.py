@@ -51,7 +51,7 @@ def preview_command(
     with reported_errors():
         composed = compose(TemplateRenderer(settings.templates_dir), identity, sequence,
                            touch - 1, chosen, lead, owner, message_id(identity, 0, touch - 1),
-                           now())
+                           now(), enrollment_id=0)
     _show(composed.message, out)
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from nurture.core.sequences import Sequence
 from nurture.core.tokens import sign
 from nurture.engine.facts import template_lead
+from nurture.engine.tracking_links import touch_tracking
+from nurture.mail.dkim import DkimSigner
 from nurture.render import RenderContext, TemplateRenderer, build_message
 from nurture.settings import Settings
 from nurture.store.models import Lead
@@ -26,7 +28,8 @@ class Composed:
 
 @dataclass(frozen=True)
 class Identity:
-    """Who sends, where links point, and the secret that signs them."""
+    """Who sends, where links point, the secret that signs them, whether opens and clicks
+    are tracked, and the DKIM key that signs each message (if one is configured)."""
 
     sender_name: str
     sender_email: str
@@ -34,12 +37,16 @@ class Identity:
     postal_address: str
     base_url: str
     secret: str
+    track: bool = True
+    dkim: DkimSigner | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Identity:
+        """The identity the settings describe; DkimError when the DKIM key cannot be used."""
         return cls(settings.sender.name, settings.sender.email, settings.sender.reply_to,
                    settings.sender.postal_address, settings.tracking.base_url.rstrip("/"),
-                   settings.tracking.secret.get_secret_value())
+                   settings.tracking.secret.get_secret_value(), settings.tracking.enabled,
+                   _signer(settings))
 
     @property
     def domain(self) -> str:
@@ -61,17 +68,44 @@ def unsubscribe_url(identity: Identity, lead_id: int) -> str:
     return f"{identity.base_url}/u/{sign(identity.secret, 'unsubscribe', str(lead_id))}"
 
 
+def _signer(settings: Settings) -> DkimSigner | None:
+    dkim = settings.dkim
+    if dkim.private_key_file is None:
+        return None
+    return DkimSigner(dkim.selector, dkim.domain or settings.sender.email.rpartition("@")[2],
+                      dkim.private_key_file.read_bytes())
+
+
+def task_title(renderer: TemplateRenderer, identity: Identity, sequence: Sequence,
+               touch_index: int, lead: Lead, owner: Mapping[str, Any] | None) -> str:
+    """The title of a task touch, rendered for the lead; TemplateError when it cannot be."""
+    touch = sequence.touches[touch_index]
+    assert lead.id is not None
+    if not touch.task:
+        return f"Follow up with {lead.email}"
+    context = RenderContext(
+        lead=template_lead(lead), sender=identity.sender, owner=owner,
+        sequence={"id": sequence.id, "name": sequence.name or sequence.id},
+        touch_number=touch_index + 1, unsubscribe_url=unsubscribe_url(identity, lead.id))
+    return renderer.render_line(touch.task, context)
+
+
 def compose(renderer: TemplateRenderer, identity: Identity, sequence: Sequence, touch_index: int,
             variant: int, lead: Lead, owner: Mapping[str, Any] | None, msg_id: str,
-            now: datetime) -> Composed:
-    """Render and wrap one touch; TemplateError (a NurtureError) when the lead's data fails it."""
+            now: datetime, enrollment_id: int) -> Composed:
+    """Render and wrap one touch of `enrollment_id`: links tracked and a pixel added unless
+    tracking is off (settings, sequence or touch), DKIM-signed when a key is configured.
+    TemplateError (a NurtureError) when the lead's data fails the template."""
     touch = sequence.touches[touch_index]
     assert touch.template is not None and lead.id is not None
     unsubscribe = unsubscribe_url(identity, lead.id)
+    tracking = touch_tracking(identity.base_url, identity.secret, sequence, enrollment_id,
+                              touch_index, enabled=identity.track)
     context = RenderContext(
         lead=template_lead(lead), sender=identity.sender, owner=owner,
         sequence={"id": sequence.id, "name": sequence.name or sequence.id},
         touch_number=touch_index + 1, unsubscribe_url=unsubscribe,
+        link_rewriter=tracking.link_rewriter, pixel_url=tracking.pixel_url,
     )
     rendered = renderer.render(touch.template, touch.subject[variant], context)
     to_name = " ".join(p for p in (lead.first_name, lead.last_name) if p)
@@ -82,4 +116,6 @@ def compose(renderer: TemplateRenderer, identity: Identity, sequence: Sequence, 
         list_unsubscribe_mailto=f"mailto:{identity.sender_email}?subject=unsubscribe",
         date=now,
     )
+    if identity.dkim is not None:
+        message = identity.dkim.sign(message)
     return Composed(rendered.subject, message)

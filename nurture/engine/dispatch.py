@@ -42,7 +42,7 @@ from nurture.core.limits import (
 )
 from nurture.core.sequences import Sequence
 from nurture.engine.batch import BatchData, load_batch, mailbox_counts
-from nurture.engine.compose import Identity, compose, message_id
+from nurture.engine.compose import Identity, compose, message_id, task_title
 from nurture.engine.facts import condition_context, holiday_country, lead_facts
 from nurture.engine.outcomes import Pending, Recorder
 from nurture.files.loader import Project
@@ -155,7 +155,8 @@ class Dispatcher:
         decision: Decision = decide(sequence, enrollment, facts, now,
                                     condition_context(lead, now))
         if isinstance(decision, Send) and sequence.touches[decision.touch_index].kind == "task":
-            recorder.task(claim, sequence, lead, facts, data)  # no email: no sending limit
+            title = self._task_title(sequence, decision.touch_index, lead, data)
+            recorder.task(claim, sequence, lead, facts, title)  # no email: no sending limit
             return None
         if isinstance(decision, Send):
             decision = self._limit(decision, lead.email, claim.lead_id, data, now)
@@ -201,6 +202,16 @@ class Dispatcher:
         sends.append(now)
         return send
 
+    def _task_title(self, sequence: Sequence, touch_index: int, lead: Lead,
+                    data: BatchData) -> str:
+        owner = data.owners.get(lead.owner_id) if lead.owner_id else None
+        try:
+            return task_title(self.renderer, self.identity, sequence, touch_index, lead, owner)
+        except NurtureError as exc:  # the rep still gets the task, with the text as written
+            log.warning("task text of %s touch %d does not render for lead %s: %s",
+                        sequence.id, touch_index + 1, lead.id, exc)
+            return sequence.touches[touch_index].task or f"Follow up with {lead.email}"
+
     def _compose(self, claim: Claimed, sequence: Sequence, send: Send, lead: Lead,
                  facts: LeadFacts, data: BatchData, now: datetime, recorder: Recorder,
                  existing: dict | None) -> Pending | None:
@@ -208,7 +219,7 @@ class Dispatcher:
         owner = data.owners.get(lead.owner_id) if lead.owner_id else None
         try:
             composed = compose(self.renderer, self.identity, sequence, send.touch_index,
-                               send.variant, lead, owner, msg_id, now)
+                               send.variant, lead, owner, msg_id, now, claim.id)
         except NurtureError as exc:
             recorder.render_failed(claim, sequence, facts, send, msg_id, str(exc), existing)
             return None

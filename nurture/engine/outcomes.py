@@ -94,9 +94,7 @@ class Recorder:
         self._later(outcome, lambda c: self._advance(c, claim, sequence, facts))
 
     def task(self, claim: Claimed, sequence: Sequence, lead: Lead, facts: LeadFacts,
-             data: BatchData) -> None:
-        touch = sequence.touches[claim.position]
-        title = touch.task or f"Follow up with {lead.email}"
+             title: str) -> None:
         values = {"lead_id": lead.id, "owner_id": lead.owner_id, "enrollment_id": claim.id,
                   "touch_index": claim.position, "title": title, "due_at": self.now}
 

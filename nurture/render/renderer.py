@@ -86,6 +86,13 @@ class TemplateRenderer:
         """Compile a subject line; TemplateError if it does not parse."""
         self._compile_subject(subject)
 
+    def render_line(self, text: str, context: RenderContext) -> str:
+        """A line of plain text (a task's title) rendered for the lead, as subjects are:
+        no HTML escaping; TemplateError when it cannot be."""
+        template = self._compile_subject(text)
+        with translated_errors(self._subject_env, "task"):
+            return render_template(template, context.variables()).strip()
+
     def _render_subject(self, subject: str, variables: dict[str, Any]) -> str:
         template = self._compile_subject(subject)
         with translated_errors(self._subject_env, "subject"):

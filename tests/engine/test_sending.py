@@ -156,7 +156,8 @@ def test_maildir_transport_receives_the_message_and_the_touch_is_recorded_sent(
 
 def test_task_touch_creates_a_task_for_the_owner_and_moves_on_without_email(
         world: World) -> None:
-    world.load(sequence_toml("call", [touch("0d", kind="task", task="Call {{ lead.email }}"),
+    world.load(sequence_toml("call", [touch("0d", kind="task",
+                                            task="Call {{ lead.first_name }} ({{ owner.name }})"),
                                       touch("1d", "After the call")]))
     with Session(world.engine) as session:
         rep = Rep(name="Rita Rep", email="rita@nurture.test")
@@ -169,9 +170,20 @@ def test_task_touch_creates_a_task_for_the_owner_and_moves_on_without_email(
     [task] = world.tasks(lead)
     assert (task.owner_id, task.touch_index, task.due_at, task.done_at) == (rep_id, 0, NOW, None)
     assert task.enrollment_id == world.enrollment(lead).id
+    assert task.title == "Call Pat (Rita Rep)"
     assert world.sink.messages == [] and world.outbox(lead) == []
     assert report.outcomes["task"] == 1
     enrollment = world.enrollment(lead)
     assert (enrollment.position, enrollment.next_touch_at) == (1, NOW + timedelta(days=1))
     world.tick(NOW + timedelta(days=1))
     assert world.subjects("ann@example.com") == ["After the call"]
+
+
+def test_a_task_text_that_does_not_render_still_makes_the_task_with_the_text_as_written(
+        world: World) -> None:
+    world.load(sequence_toml("call", [touch("0d", kind="task", task="Call {{ lead.company }}")]))
+    lead = world.add_lead("ann@example.com")
+    world.enroll()
+    world.tick(NOW)
+    [task] = world.tasks(lead)
+    assert task.title == "Call {{ lead.company }}"
