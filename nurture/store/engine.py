@@ -82,8 +82,8 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (the newest by default); safe to run on every start."""
+def upgrade(engine_or_url: Engine | str, revision: str = "heads") -> None:
+    """Bring the schema up to `revision` (every head by default); safe to run on every start."""
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     try:
         with migration_connection(engine) as connection:
