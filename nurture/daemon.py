@@ -26,7 +26,8 @@ from nurture.core.limits import LeadCap
 from nurture.engine.compose import Identity
 from nurture.engine.dispatch import DispatchConfig, Dispatcher, TickReport
 from nurture.engine.enrollment_sweep import enroll_pending
-from nurture.files.loader import Project, load_project
+from nurture.files.loader import Project
+from nurture.files.problems import ProblemsFound
 from nurture.files.validate import validate
 from nurture.instance import InstanceLock, release_orphaned_leases, singleton
 from nurture.mail.build import build_transport
@@ -77,7 +78,7 @@ class Daemon:
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self.metrics = Metrics()
         self.engine = make_engine(settings.database_url)
-        self.project: Project = load_project(settings.sequences_dir)
+        self.project: Project = self._checked_project()
         self.renderer = TemplateRenderer(settings.templates_dir)
         self.transport = build_transport(settings)
         self.dispatcher = Dispatcher(self.engine, self.project, self.renderer, self.transport,
@@ -123,20 +124,29 @@ class Daemon:
             log.info("stopping: no new claims; finishing the batch in hand")
         self.stopping.set()
 
-    def reload(self) -> None:
-        """SIGHUP: load sequences and templates again, checked as `nurture validate` checks
-        them; keep the running set if the new one has errors."""
+    def _checked_project(self) -> Project:
+        """Sequences and templates, checked as `nurture validate` checks them; ProblemsFound
+        (every FILE:LINE: field: problem) when they have errors."""
         sender = self.settings.sender
         checked = validate(self.settings.sequences_dir, self.settings.templates_dir,
                            {"name": sender.name, "email": sender.email,
                             "postal_address": sender.postal_address})
         if checked.errors:
+            raise ProblemsFound(checked.errors)
+        return checked.project
+
+    def reload(self) -> None:
+        """SIGHUP: load sequences and templates again, checked as at start; keep the running
+        set if the new one has errors."""
+        try:
+            project = self._checked_project()
+        except ProblemsFound as problems:
             log.error("reload refused, keeping the running sequences and templates:\n%s",
-                      "\n".join(str(problem) for problem in checked.errors))
+                      problems)
             return
-        self.project = self.dispatcher.project = checked.project
+        self.project = self.dispatcher.project = project
         self.renderer = self.dispatcher.renderer = TemplateRenderer(self.settings.templates_dir)
-        log.info("reloaded %d sequences", len(checked.project.sequences))
+        log.info("reloaded %d sequences", len(project.sequences))
 
     async def dispatch_job(self) -> None:
         """Drain due touches: full batches back to back, then wait for the next interval."""
