@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy.engine import make_url
 
 from nurture.cli.common import console, reported_errors, settings_of
 from nurture.store.engine import make_engine, upgrade
@@ -16,4 +17,5 @@ def upgrade_command(ctx: typer.Context) -> None:
     settings = settings_of(ctx)
     with reported_errors():
         upgrade(make_engine(settings.database_url))
-    console.print(f"database {settings.database_url} is up to date", highlight=False)
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    console.print(f"database {shown} is up to date", highlight=False)

@@ -115,6 +115,11 @@ class Condition:
             return False
         except (SecurityError, OverflowError) as exc:
             raise ExpressionError(f"{self.source!r} is not allowed: {exc}") from exc
+        except re.error as exc:
+            raise ExpressionError(f"{self.source!r} has a pattern that does not compile: "
+                                  f"{exc}") from exc
+        except RecursionError as exc:
+            raise ExpressionError(f"{self.source!r} is nested too deeply") from exc
 
 
 def compile_condition(source: str, kind: str) -> Condition:
@@ -133,9 +138,12 @@ def _compile_cached(source: str, kind: str) -> Condition:
     try:
         parsed = _ENV.parse("{{ " + source + " }}")
         evaluate = _ENV.compile_expression(source, undefined_to_none=False)
+        declared = meta.find_undeclared_variables(parsed)
     except TemplateSyntaxError as exc:
         raise ExpressionError(f"{source!r} does not parse: {exc.message}") from exc
-    unknown = sorted(meta.find_undeclared_variables(parsed) - NAMES[kind])
+    except (RecursionError, MemoryError) as exc:
+        raise ExpressionError("the condition is nested too deeply to read") from exc
+    unknown = sorted(declared - NAMES[kind])
     if unknown:
         offered = ", ".join(sorted(NAMES[kind]))
         raise ExpressionError(

@@ -86,7 +86,7 @@ def parse_zone(name: str) -> ZoneInfo:
     """An IANA time zone such as "Europe/Paris"; WindowError names the bad value."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:  # OSError: "America"
         raise WindowError(f"{name!r} is not an IANA time zone (e.g. \"America/New_York\")") from exc
 
 

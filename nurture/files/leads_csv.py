@@ -162,6 +162,9 @@ _NOT_UTF8 = "not UTF-8 text: save the file as \"CSV UTF-8\" and import it again"
 def _parse_record(record: list[str], columns: _Columns, line: int) -> RowResult:
     if _UNDECODABLE.search("".join(record)):
         return RowError(line, _NOT_UTF8)
+    if any("\x00" in cell for cell in record):
+        return RowError(line, "a value holds a NUL character (\\0), which no lead field can "
+                              "store: is this a binary or UTF-16 file?")
     if any(cell.strip() for cell in record[columns.width:]):
         return RowError(line, f"{len(record)} values but the header names {columns.width} "
                               "columns: does a value hold the separator without quotes?")

@@ -61,6 +61,9 @@ def load_model(
         message = _TOML_POSITION.sub("", str(exc)).strip()
         line = int(found.group(1)) if found else 0
         return None, [Problem(name, line, "", f"TOML syntax: {message}")], lines
+    except RecursionError:
+        return None, [Problem(name, 0, "", "TOML syntax: arrays or tables nested too deeply")], \
+            lines
     try:
         return model.model_validate(data), [], lines
     except ValidationError as exc:

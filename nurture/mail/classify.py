@@ -91,18 +91,35 @@ class Classified:
     return_date: date | None = None  # when an auto-replier says they are back
     snippet: str = ""  # a reply's own words, quoted text removed, at most 500 characters
     negative: bool = False  # a reply asking to be left alone ("not interested", "remove me")
+MAX_FIELD_BYTES = 8192
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_FIELD_START = re.compile(rb"(?<=\n)(?=[^ \t\r\n])")  # a line that is not a continuation
 
 
 def classify(raw: bytes) -> Classified:
     """Read `raw` (one RFC 5322 message, CRLF or LF) into a Classified; never raises."""
     key = f"sha256:{hashlib.sha256(raw).hexdigest()}"
     try:
-        message = message_from_bytes(raw, policy=policy.default)
+        message = message_from_bytes(_bounded_headers(raw), policy=policy.default)
         if not isinstance(message, EmailMessage) or not message.keys():
             return Classified("unknown", "not an email: no header found", key)
         return _classify(message, key)
     except Exception as exc:  # the email package raises odd errors on odd input; none may escape
         return Classified("unknown", f"unreadable message: {type(exc).__name__}: {exc}", key)
+
+
+def _bounded_headers(raw: bytes) -> bytes:
+    """`raw` with each top-level header field cut to MAX_FIELD_BYTES: the email package takes
+    seconds on a 256 KB field of encoded words or addresses, and one such email would stall
+    the daemon's loop. No header we read needs more."""
+    end = _HEADER_END.search(raw)
+    head, rest = (raw[:end.start()], raw[end.start():]) if end else (raw, b"")
+    if len(head) <= MAX_FIELD_BYTES:
+        return raw
+    fields = _FIELD_START.split(head)
+    cut = [field if len(field) <= MAX_FIELD_BYTES
+           else field[:MAX_FIELD_BYTES].rstrip(b"\r\n") + b"\r\n" for field in fields]
+    return b"".join(cut) + rest
 
 
 def _classify(message: EmailMessage, key: str) -> Classified:

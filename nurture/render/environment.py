@@ -1,19 +1,37 @@
 """The Jinja2 sandboxes templates run in, and the translation of Jinja2's failures into
 TemplateError messages that name the template file, the line and what went wrong.
+
+Besides the immutable sandbox, a render is bounded. What builds a huge value in one step is
+checked before it runs: `*`, `**` and `%` (`'a' * 10**9`, `2 ** 100000`, `'%999999999s' % x`),
+the widths of str.format and the `center`, `indent` and `format` filters. One render may
+output at most MAX_OUTPUT characters (Markdown values included) and take at most
+MAX_RENDER_SECONDS, checked as it outputs and as `range` loops turn. A template past either
+fails for that lead with a TemplateError, like any other render failure. (Not bounded: values
+grown step by step without output, e.g. `join` of many long strings or a loop with no output
+over something other than `range`. Templates are the team's own files, checked by
+`nurture validate`; lead data is never evaluated.)
 """
 
 from __future__ import annotations
 
+import re
+import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from string import Formatter
 from typing import Any
 
 import jinja2
-from jinja2 import FileSystemLoader, StrictUndefined, Template, meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import FileSystemLoader, StrictUndefined, Template, meta, pass_eval_context
+from jinja2.exceptions import SecurityError
+from jinja2.filters import do_center, do_format, do_indent
+from jinja2.nodes import EvalContext
+from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 from nurture.core.errors import TemplateError
 
@@ -25,20 +43,169 @@ FALLBACK_HINT = (
 # Anything a template raises while rendering is that template's failure for this lead.
 RENDER_FAILURES = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError,
                    RecursionError)
+MAX_OUTPUT = 1_000_000  # characters one render may output: far beyond any email
+MAX_RENDER_SECONDS = 5.0
+MAX_EXPONENT = 64
+MAX_INTEGER_BITS = 65_536
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?")
+
+
+@dataclass
+class _Budget:
+    """What is left of one render's output and time."""
+
+    left: int
+    deadline: float
+
+    def spend(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise SecurityError(f"the output is larger than {MAX_OUTPUT:,} characters")
+        if time.monotonic() > self.deadline:
+            raise SecurityError(f"rendering took longer than {MAX_RENDER_SECONDS:g} s")
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("render_budget", default=None)
+
+
+def _spend(size: int) -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.spend(size)
+
+
+class _TimedRange:
+    """`range` for templates: the sandbox's size limit, and the render's clock checked as a
+    loop over it turns (a loop that outputs nothing is timed no other way)."""
+
+    def __init__(self, *args: int) -> None:
+        self._range = safe_range(*args)
+
+    def __iter__(self) -> Iterator[int]:
+        for count, number in enumerate(self._range):
+            if not count % 1024:
+                _spend(0)
+            yield number
+
+    def __len__(self) -> int:
+        return len(self._range)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._range[index]
+
+    def __reversed__(self) -> Iterator[int]:
+        return reversed(self._range)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._range
+
+    def __repr__(self) -> str:
+        return repr(self._range)
+
+
+def _check_operands(operator: str, left: Any, right: Any) -> None:
+    """SecurityError when `left operator right` would build a value past the limits."""
+    if operator == "*":
+        sized = [v for v in (left, right) if isinstance(v, str | list | tuple)]
+        counts = [v for v in (left, right) if isinstance(v, int)]
+        if sized and counts and len(sized[0]) * counts[0] > MAX_OUTPUT:
+            raise SecurityError(f"repeating a value past {MAX_OUTPUT:,} items is not allowed")
+    elif operator == "**" and isinstance(right, int | float):
+        too_big = isinstance(left, int) and left.bit_length() * abs(right) > MAX_INTEGER_BITS
+        if abs(right) > MAX_EXPONENT or too_big:
+            raise SecurityError(f"a power past {MAX_INTEGER_BITS:,} bits or with an exponent "
+                                f"past {MAX_EXPONENT} is not allowed")
+    elif operator == "%" and isinstance(left, str):
+        values = right if isinstance(right, tuple) else (right,)
+        _check_widths([size for spec in _PERCENT_SPEC.findall(left) for size in spec], values)
+
+
+def _check_widths(sizes: Iterable[str], values: Iterable[Any]) -> None:
+    """SecurityError when a format's width or precision passes MAX_OUTPUT: `sizes` are its
+    written digits, or "*" for one taken from `values`."""
+    for size in sizes:
+        numbers = [int(size)] if size.isdigit() else [
+            value for value in values if size == "*" and isinstance(value, int)]
+        if any(number > MAX_OUTPUT for number in numbers):
+            raise SecurityError(f"a format width past {MAX_OUTPUT:,} is not allowed")
+
+
+def _check_format(text: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """`_check_widths` for str.format: digits in each field's spec, nested fields as "*"."""
+    values = [*args, *kwargs.values()]
+    values += [v for arg in args if isinstance(arg, Mapping) for v in arg.values()]
+    for _, _, spec, _ in Formatter().parse(text):
+        if spec:
+            _check_widths([*re.findall(r"\d+", spec), *("*" * ("{" in spec))], values)
+
+
+def _center(value: Any, width: int = 80) -> str:
+    _check_widths([str(width)], ())
+    return do_center(value, width)
+
+
+def _indent(value: Any, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
+    _check_widths([str(width)] if isinstance(width, int) else [], ())
+    return do_indent(value, width, first, blank)
+
+
+def _format(value: Any, *args: Any, **kwargs: Any) -> str:
+    _check_operands("%", str(value), tuple(kwargs.values()) or args)
+    return do_format(value, *args, **kwargs)
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox with `*`, `**`, `%`, str.format and the padding filters checked
+    before they run."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        _check_operands(operator, left, right)
+        return super().call_binop(context, operator, left, right)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        text = value.__self__
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            _check_format(text, args, kwargs)
+            return wrapped(*args, **kwargs)
+
+        return checked
+
+
+def _counted(finalize: Callable[[EvalContext, Any], Any]) -> Callable[..., Any]:
+    """`finalize`, with each value it sees counted against the render's output: a Markdown
+    template outputs stand-in tokens, so its values are counted here."""
+
+    @pass_eval_context
+    def counted(eval_ctx: EvalContext, value: Any) -> Any:
+        _spend(len(str(value)))
+        return finalize(eval_ctx, value)
+
+    return counted
 
 
 def build_environment(
-    templates_dir: Path, *, autoescape: bool, finalize: Callable[..., Any] | None = None
+    templates_dir: Path, *, autoescape: bool,
+    finalize: Callable[[EvalContext, Any], Any] | None = None,
 ) -> ImmutableSandboxedEnvironment:
-    """A sandbox reading `templates_dir`; a template is read on first use, then kept."""
-    return ImmutableSandboxedEnvironment(
+    """A bounded sandbox reading `templates_dir`; a template is read on first use, then kept.
+    `finalize`, if given, takes the eval context and the value (`@pass_eval_context`)."""
+    env = _BoundedSandbox(
         loader=FileSystemLoader(templates_dir.resolve()),
         undefined=StrictUndefined,
         autoescape=autoescape,
-        finalize=finalize,
+        finalize=_counted(finalize) if finalize is not None else None,
         auto_reload=False,
         keep_trailing_newline=True,
     )
+    env.globals["range"] = _TimedRange
+    env.filters.update(center=_center, indent=_indent, format=_format)
+    return env
 
 
 def render_template(template: Template, variables: dict[str, Any], block: str | None = None
@@ -50,10 +217,18 @@ def render_template(template: Template, variables: dict[str, Any], block: str | 
     context = env.context_class(env, {**names, **variables}, template.name, template.blocks,
                                 globals=names)
     render = template.blocks[block] if block is not None else template.root_render_func
+    budget = _Budget(MAX_OUTPUT, time.monotonic() + MAX_RENDER_SECONDS)
+    reset = _BUDGET.set(budget)
     try:
-        return env.concat(render(context))
+        chunks = []
+        for chunk in render(context):
+            budget.spend(len(chunk))
+            chunks.append(chunk)
+        return env.concat(chunks)
     except Exception:
         env.handle_exception()  # raises, with the template's own lines in the traceback
+    finally:
+        _BUDGET.reset(reset)
 
 
 @lru_cache(maxsize=256)

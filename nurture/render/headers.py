@@ -17,19 +17,23 @@ _MESSAGE_ID = re.compile(r"[!-;=?A-~]+@[!-;=?A-~]+")
 _FIELD_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 ftext
 _URL = re.compile(r"[!-;=?-~]+")  # printable ASCII without < and >
 _WORD_BYTES = 39  # 52 base64 characters: each encoded word stays within RFC 2047's 75
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def one_line(header: str, value: str) -> str:
-    """`value` unchanged, or TemplateError if it would break out of its header line."""
+    """`value` unchanged, or TemplateError if it would break out of its header line or hold a
+    control character (only a tab may appear in a header)."""
     if "\r" in value or "\n" in value:
         raise TemplateError(f"{header} header: the value {value!r} contains a line break")
+    if _CONTROL.search(value):
+        raise TemplateError(f"{header} header: the value {value!r} contains a control character")
     return value
 
 
 def unstructured(header: str, value: str) -> str:
     """Text such as a subject: as is when ASCII, else RFC 2047 encoded words, folded."""
     one_line(header, value)
-    if value.isascii():
+    if value.isascii() and "=?" not in value:  # text that looks encoded is encoded, to stay text
         if len(header) + 2 + len(value) > MAX_LINE:
             raise TemplateError(f"{header} header: the value is longer than {MAX_LINE} characters")
         return value
@@ -42,7 +46,7 @@ def mailbox(header: str, name: str, address: str) -> str:
     one_line(header, name)
     if not name:
         return address
-    if name.isascii():
+    if name.isascii() and "=?" not in name:
         return formataddr((name, address))
     return f"{encoded_words(name)} <{address}>"
 

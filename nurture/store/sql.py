@@ -16,6 +16,11 @@ def dialect_insert(connection: Connection, table: Table) -> Any:
 
 def insert_ignoring_duplicates(connection: Connection, table: Table,
                                values: dict[str, Any]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted."""
-    statement = dialect_insert(connection, table).values(**values).on_conflict_do_nothing()
-    return bool(connection.execute(statement).rowcount == 1)
+    """INSERT … ON CONFLICT DO NOTHING; True when a row was inserted.
+
+    Told by RETURNING, not the row count: psycopg reports -1 for an INSERT that SQLAlchemy
+    gives an implicit RETURNING (for the new primary key)."""
+    key = list(table.primary_key.columns)
+    statement = (dialect_insert(connection, table).values(**values).on_conflict_do_nothing()
+                 .returning(*key))
+    return connection.execute(statement).first() is not None

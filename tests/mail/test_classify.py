@@ -213,3 +213,13 @@ def test_the_list_unsubscribe_mailto_message_is_an_unsubscribe_request_from_its_
 def test_unsubscribe_request_needs_exactly_that_subject_and_a_sender(
         headers: dict[str, str], kind: str) -> None:
     assert classify(message(**headers)).kind == kind
+
+
+def test_a_header_cut_to_its_bound_does_not_swallow_the_next_one() -> None:
+    from nurture.mail.classify import MAX_FIELD_BYTES, _bounded_headers
+
+    raw = (b"Subject: " + b"x" * (2 * MAX_FIELD_BYTES) + b"\r\nFrom: ann@example.com\r\n"
+           b"\r\nbody\r\n")
+    bounded = _bounded_headers(raw)
+    assert len(bounded) < MAX_FIELD_BYTES + 100
+    assert bounded.endswith(b"\r\nFrom: ann@example.com\r\n\r\nbody\r\n")
