@@ -220,6 +220,7 @@ class Sequence(_Model):
                                                         "complained", "stage_changed"])
     account_stop: bool = False
     track_links: bool = True
+    track_opens: bool = True
     touches: list[Touch] = Field(alias="touch", min_length=1)
 
     @field_validator("enroll_when")

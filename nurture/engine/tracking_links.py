@@ -7,8 +7,10 @@ so the redirect can only go where the email pointed (no open redirect). Payloads
 "12345.2" for an open, "12345.2|https://…" for a click.
 
 Opt-outs: a touch with `track = false` gets neither pixel nor rewritten links; a sequence with
-`track_links = false` keeps the pixel but leaves links alone; a link marked `data-notrack`
-is left alone by the renderer; unsubscribe links are never rewritten.
+`track_links = false` keeps the pixel but leaves links alone, one with `track_opens = false`
+gets no pixel (a lone image in a short email costs some 2.8 SpamAssassin points, and privacy
+proxies make opens a weak signal anyway); a link marked `data-notrack` is left alone by the
+renderer; unsubscribe links are never rewritten.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ def touch_tracking(base_url: str, secret: str, sequence: Sequence, enrollment_id
     base = base_url.rstrip("/")
     ref = TouchRef(enrollment_id, touch_index)
     rewriter = partial(click_url, base, secret, ref) if sequence.track_links else None
-    return TouchTracking(rewriter, pixel_url(base, secret, ref))
+    pixel = pixel_url(base, secret, ref) if sequence.track_opens else None
+    return TouchTracking(rewriter, pixel)
 
 
 def pixel_url(base_url: str, secret: str, ref: TouchRef) -> str:

@@ -131,3 +131,16 @@ def test_with_a_dkim_key_configured_every_email_is_signed_and_verifies(
 
     assert received.data.startswith(b"DKIM-Signature:")
     assert dkim.verify(received.data, dnsfunc=dns)
+
+
+def test_a_sequence_that_opts_out_of_open_tracking_has_no_pixel_but_tracked_links(
+        world: World) -> None:
+    world.template("linked.md.j2", LINKED)
+    world.load(sequence_toml("intro", [touch("0d", "Pricing", template="linked.md.j2")],
+                             head="track_opens = false\n"))
+    world.add_lead("ann@example.com", first_name="Ann")
+    world.enroll()
+    world.tick(NOW)
+    body = _html_part(world, "ann@example.com")
+    assert f"{IDENTITY.base_url}/o/" not in body and 'width="1" height="1"' not in body
+    assert f"{IDENTITY.base_url}/c/" in body
