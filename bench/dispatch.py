@@ -124,7 +124,8 @@ def instrumented(timings: Timings) -> Iterator[None]:
         (compose_module, "build_message", "MIME"),
         (Recorder, "write_plan", "record"),
         (Recorder, "mark_sending", "record"),
-        (Recorder, "record_deliveries", "record"),
+        (Recorder, "flush_deliveries", "record"),
+        (Recorder, "postpone", "record"),
     ]
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
     for (owner, name, phase), (_, _, original) in zip(patches, originals, strict=True):

@@ -20,18 +20,26 @@ from datetime import UTC, datetime, timedelta
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine
 
 from nurture.clock import Clock, SystemClock
 from nurture.core.limits import LeadCap
 from nurture.engine.compose import Identity
+from nurture.engine.digest import run_digests
 from nurture.engine.dispatch import DispatchConfig, Dispatcher, TickReport
 from nurture.engine.enrollment_sweep import enroll_pending
+from nurture.engine.handoff import run_handoffs
+from nurture.engine.notices import RunReport
+from nurture.engine.reps import sync_reps
+from nurture.engine.rules_sweep import sweep_rules
+from nurture.engine.sla import run_sla
 from nurture.files.loader import Project
 from nurture.files.problems import ProblemsFound
 from nurture.files.validate import validate
 from nurture.instance import InstanceLock, release_orphaned_leases, singleton
 from nurture.mail.build import build_transport
 from nurture.mail.imap import poll_mailbox
+from nurture.mail.transport import Transport
 from nurture.metrics import Metrics
 from nurture.render import TemplateRenderer
 from nurture.settings import Settings
@@ -41,6 +49,11 @@ from nurture.web.app import create_app
 from nurture.web.state import WebContext
 
 log = logging.getLogger("nurture.daemon")
+NoticeRun = Callable[[Engine, Settings, Project, Transport, datetime], Awaitable[RunReport]]
+# Handoffs reach the rep within seconds of the qualifying event; SLA and digests are by the hour.
+NOTICE_JOBS: tuple[tuple[NoticeRun, float], ...] = (
+    (run_handoffs, 1.0), (run_sla, 60.0), (run_digests, 60.0))
+RULES_SWEEP_SECONDS = 60.0  # events are assessed at once; the sweep is for time passing
 MAX_ROUNDS_PER_JOB = 50  # full batches drained back to back before yielding to the scheduler
 SHUTDOWN_GRACE_SECONDS = 30
 
@@ -94,6 +107,7 @@ class Daemon:
         url = "postgresql://" if self.settings.role == "web" else self.settings.database_url
         with InstanceLock.for_database(url) as lock:
             upgrade(self.engine)
+            sync_reps(self.engine, self.settings.reps)
             if lock.is_exclusive and (orphans := release_orphaned_leases(self.engine)):
                 log.warning("took back %d enrollments claimed by a daemon that did not stop "
                             "cleanly; see on_interrupted for the touches it was sending",
@@ -165,42 +179,68 @@ class Daemon:
                 if report.claimed < self.settings.batch_size or self.stopping.is_set():
                     break
 
-    async def enroll_job(self) -> None:
-        """The enrollment sweep; on PostgreSQL one worker at a time sweeps, the others skip."""
+    async def _guarded(self, name: str, work: Callable[[], Awaitable[str | None]], *,
+                       single: bool) -> None:
+        """Run one periodic job: never while stopping, on PostgreSQL in one worker at a time
+        when `single`, and never letting an error out (logged, counted in /metrics). `work`
+        returns what to log, or None when it had nothing to do."""
         if self.stopping.is_set():
             return
         try:
-            with singleton(self.engine, "enroll") as is_mine:
+            with singleton(self.engine, name) if single else contextlib.nullcontext(True) \
+                    as is_mine:
                 if not is_mine:
                     return
                 started = time.perf_counter()
-                seen = enroll_pending(self.engine, self.project, self.clock.now(),
-                                      self.settings.default_timezone,
-                                      timedelta(minutes=self.settings.jitter_minutes))
-            if seen:
-                log.info("enrollment sweep: %d leads looked at in %.3fs", seen,
-                         time.perf_counter() - started)
+                said = await work()
+            if said:
+                log.info("%s: %s in %.3fs", name, said, time.perf_counter() - started)
         except Exception:
-            log.exception("enrollment sweep failed; trying again at the next interval")
-            self.metrics.job_errors.labels("enroll").inc()
+            log.exception("%s job failed; trying again at the next interval", name)
+            self.metrics.job_errors.labels(name).inc()
+
+    async def enroll_job(self) -> None:
+        """The enrollment sweep."""
+        async def work() -> str | None:
+            seen = enroll_pending(self.engine, self.project, self.clock.now(),
+                                  self.settings.default_timezone,
+                                  timedelta(minutes=self.settings.jitter_minutes))
+            return f"{seen} leads looked at" if seen else None
+
+        await self._guarded("enroll", work, single=True)
+
+    async def rules_job(self) -> None:
+        """The rules sweep: time-based conditions, stale leads, score decay."""
+        async def work() -> str | None:
+            report = sweep_rules(self.engine, self.project, self.clock.now())
+            return str(report) if report.leads else None
+
+        await self._guarded("rules", work, single=True)
 
     async def mailbox_job(self) -> None:
-        """Poll the [imap] mailbox for replies and bounces; one worker at a time."""
-        if self.stopping.is_set():
-            return
-        try:
-            with singleton(self.engine, "mailbox") as is_mine:
-                if not is_mine:
-                    return
-                report = await poll_mailbox(self.settings, self.engine, self.project,
-                                            self.clock.now())
-            if report.error:
+        """Poll the [imap] mailbox for replies and bounces."""
+        async def work() -> str | None:
+            report = await poll_mailbox(self.settings, self.engine, self.project,
+                                        self.clock.now())
+            if report.error:  # poll_mailbox logged it
                 self.metrics.job_errors.labels("mailbox").inc()
-            elif report.found:
-                log.info("mailbox: %s", report)
-        except Exception:
-            log.exception("mailbox poll failed; trying again at the next interval")
-            self.metrics.job_errors.labels("mailbox").inc()
+            return str(report) if report.found else None
+
+        await self._guarded("mailbox", work, single=True)
+
+    def _notice_job(self, run: NoticeRun) -> Callable[[], Awaitable[None]]:
+        """A handoff, SLA or digest job: safe in several workers at once (each claims rows)."""
+        name = run.__name__.removeprefix("run_")
+
+        async def work() -> str | None:
+            report = await run(self.engine, self.settings, self.project,
+                               self.dispatcher.transport, self.clock.now())
+            return str(report) if report.outcomes or report.notices else None
+
+        async def job() -> None:
+            await self._guarded(name, work, single=False)
+
+        return job
 
     def _observe(self, report: TickReport, seconds: float) -> None:
         self.last_report = report
@@ -225,6 +265,13 @@ class Daemon:
             scheduler.add_job(self.dispatch_job, "interval", seconds=interval, id="dispatch",
                               max_instances=1, coalesce=True,
                               next_run_time=first + timedelta(seconds=0.2))
+            scheduler.add_job(self.rules_job, "interval", seconds=RULES_SWEEP_SECONDS,
+                              id="rules", max_instances=1, coalesce=True,
+                              next_run_time=first + timedelta(seconds=0.4))
+            for run, seconds in NOTICE_JOBS:
+                scheduler.add_job(self._notice_job(run), "interval", seconds=seconds,
+                                  id=run.__name__, max_instances=1, coalesce=True,
+                                  next_run_time=first + timedelta(seconds=0.3))
             if self.settings.imap.enabled:
                 scheduler.add_job(self.mailbox_job, "interval", id="mailbox",
                                   seconds=self.settings.imap.poll_seconds, max_instances=1,

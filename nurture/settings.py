@@ -6,6 +6,7 @@ works with no file at all: SQLite ./nurture.db, a Maildir outbox ./outbox.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -25,8 +26,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from nurture.core.errors import NurtureError
+from nurture.core.errors import NurtureError, WindowError
+from nurture.core.webhook_signature import webhook_key
 from nurture.core.windows import parse_zone
+from nurture.core.working_hours import parse_working_hours
 
 
 class ConfigError(NurtureError):
@@ -108,21 +111,91 @@ class ImapSettings(_Section):
         return self
 
 
+class DateRange(_Section):
+    """A span of whole days, both ends included, e.g. { start = 2026-07-01, end = 2026-07-14 }."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
 class RepSettings(_Section):
+    """A sales rep who can receive handed-off leads (see [[reps]] in config.example.toml)."""
+
     name: str
     email: str
     teams: list[str] = Field(default_factory=lambda: ["sales"])
-    countries: list[str] = Field(default_factory=list)
-    industries: list[str] = Field(default_factory=list)
+    countries: list[str] = Field(default_factory=list)  # ISO codes; none: any country
+    regions: list[str] = Field(default_factory=list)  # lead.region values; none: any region
+    industries: list[str] = Field(default_factory=list)  # none: any industry
     capacity: int = Field(default=50, ge=0)
+    weight: int = Field(default=1, ge=1, le=100)  # share of leads under round_robin
     timezone: str = "UTC"
     working_hours: str = "09:00-17:00"
+    working_days: str = "mon-fri"
+    out_of_office: list[DateRange] = Field(default_factory=list)
     active: bool = True
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if "@" not in value or any(c.isspace() for c in value.strip()):
+            raise ValueError(f"{value!r} is not an email address")
+        return value.strip().lower()
+
+    @field_validator("countries")
+    @classmethod
+    def _country_codes(cls, value: list[str]) -> list[str]:
+        return [code.strip().upper() for code in value]
 
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
         parse_zone(value)
+        return value
+
+    @model_validator(mode="after")
+    def _hours(self) -> RepSettings:
+        try:
+            parse_working_hours(self.working_hours, self.working_days)
+        except WindowError as exc:
+            raise ValueError(f"working_hours / working_days: {exc}") from exc
+        return self
+
+
+class HandoffSettings(_Section):
+    """How handed-off leads find a rep, and what the rep (and the manager) hear."""
+
+    strategy: Literal["least_loaded", "round_robin"] = "least_loaded"
+    fallback_rep: str | None = None  # email of the rep who takes leads no one else matches
+    sla_working_hours: float = Field(default=4, gt=0, le=500)
+    manager_email: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    digest_hour: int = Field(default=8, ge=0, le=23)
+
+    @field_validator("fallback_rep", "manager_email")
+    @classmethod
+    def _lower(cls, value: str | None) -> str | None:
+        return value.strip().lower() if value else None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value or None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _standard_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            webhook_key(value.get_secret_value())  # ValueError says how to make a good one
         return value
 
 
@@ -155,12 +228,24 @@ class Settings(BaseSettings):
     dkim: DkimSettings = Field(default_factory=DkimSettings)
     imap: ImapSettings = Field(default_factory=ImapSettings)
     reps: list[RepSettings] = Field(default_factory=list)
+    handoff: HandoffSettings = Field(default_factory=HandoffSettings)
 
     @field_validator("default_timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
         parse_zone(value)
         return value
+
+    @model_validator(mode="after")
+    def _reps_consistent(self) -> Settings:
+        emails = [rep.email for rep in self.reps]
+        twice = sorted({email for email in emails if emails.count(email) > 1})
+        if twice:
+            raise ValueError(f"reps: {', '.join(twice)} listed more than once")
+        fallback = self.handoff.fallback_rep
+        if fallback and fallback not in emails:
+            raise ValueError(f"handoff.fallback_rep {fallback!r} is not one of the [[reps]]")
+        return self
 
     @classmethod
     def settings_customise_sources(

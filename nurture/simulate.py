@@ -23,6 +23,8 @@ from nurture.daemon import dispatch_config
 from nurture.engine.compose import Identity
 from nurture.engine.dispatch import Dispatcher
 from nurture.engine.enrollment_sweep import enroll_pending
+from nurture.engine.handoff import run_handoffs
+from nurture.engine.rules_sweep import sweep_rules
 from nurture.files.loader import Project, load_project
 from nurture.mail.maildir import MaildirTransport
 from nurture.render import TemplateRenderer
@@ -42,8 +44,17 @@ Job = Callable[[Engine, Project, Settings, datetime], Awaitable[None]]
 
 
 def pipeline_jobs(settings: Settings) -> list[Job]:
-    """The daemon's pipeline jobs, run at every step: rule sweeps and handoffs."""
-    return []
+    """The daemon's pipeline jobs, run at every step: the rules sweep (time-based rules, stale
+    leads, decay), then handoffs to reps, whose notes go to the throw-away Maildir."""
+    async def rules(engine: Engine, project: Project, run: Settings, now: datetime) -> None:
+        sweep_rules(engine, project, now, max_batches=None)
+
+    async def handoffs(engine: Engine, project: Project, run: Settings,
+                       now: datetime) -> None:
+        # `run` is the simulation's settings: its Maildir is in the throw-away folder.
+        await run_handoffs(engine, run, project, MaildirTransport(run.maildir), now)
+
+    return [rules, handoffs]
 
 
 @dataclass(frozen=True)

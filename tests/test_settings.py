@@ -1,8 +1,15 @@
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from nurture.settings import ConfigError, load_settings
+from nurture.settings import (
+    ConfigError,
+    DateRange,
+    HandoffSettings,
+    RepSettings,
+    load_settings,
+)
 
 ROOT = Path(__file__).parents[1]
 
@@ -81,3 +88,55 @@ def test_a_dkim_key_file_that_is_not_there_is_named(tmp_path: Path) -> None:
     path.write_text('[dkim]\nprivate_key_file = "missing.pem"\n')
     with pytest.raises(ConfigError, match=r"dkim\.private_key_file: .*missing\.pem is not a file"):
         load_settings(path)
+
+
+def test_the_example_file_documents_every_handoff_and_rep_key() -> None:
+    text = (ROOT / "config.example.toml").read_text()
+    for section in (HandoffSettings, RepSettings, DateRange):
+        for key in section.model_fields:
+            assert f"{key} =" in text, (
+                f"config.example.toml does not document {section.__name__}.{key}")
+
+
+def test_reps_and_the_handoff_section_load(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[handoff]\nstrategy = "round_robin"\nfallback_rep = "Sam@Relay.test"\n'
+        'webhook_url = "https://hooks.example.com/x"\n'
+        '[[reps]]\nname = "Sam"\nemail = "SAM@relay.test"\ncountries = ["us"]\n'
+        'regions = ["West"]\nweight = 3\nworking_hours = "08:30-16:30"\nworking_days = "mon-thu"\n'
+        "out_of_office = [{ start = 2026-07-01, end = 2026-07-14 }]\n")
+    secret = "whsec_" + "A" * 44
+    monkeypatch.setenv("NURTURE_HANDOFF__WEBHOOK_SECRET", secret)
+    settings = load_settings(config)
+    [rep] = settings.reps
+    assert (rep.email, rep.countries, rep.weight) == ("sam@relay.test", ["US"], 3)
+    assert rep.out_of_office == [DateRange(start=date(2026, 7, 1), end=date(2026, 7, 14))]
+    handoff = settings.handoff
+    assert (handoff.strategy, handoff.fallback_rep, handoff.sla_working_hours,
+            handoff.digest_hour) == ("round_robin", "sam@relay.test", 4, 8)
+    assert handoff.webhook_secret is not None
+    assert handoff.webhook_secret.get_secret_value() == secret
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[handoff]\nfallback_rep = "nobody@relay.test"\n',
+     "handoff.fallback_rep 'nobody@relay.test' is not one of the \\[\\[reps\\]\\]"),
+    ('[[reps]]\nname = "A"\nemail = "a@x.test"\n[[reps]]\nname = "B"\nemail = "A@x.test"\n',
+     "reps: a@x.test listed more than once"),
+    ('[handoff]\nwebhook_secret = "hunter2"\n', "handoff.webhook_secret: .*whsec_"),
+    ('[handoff]\nwebhook_url = "hooks.example.com"\n', "handoff.webhook_url: .*http"),
+    ('[handoff]\ndigest_hour = 24\n', "handoff.digest_hour"),
+    ('[[reps]]\nname = "A"\nemail = "a@x.test"\nworking_hours = "9-5"\n',
+     "reps.0: .*working_hours / working_days: '9' is not a time of day"),
+    ('[[reps]]\nname = "A"\nemail = "a@x.test"\n'
+     "out_of_office = [{ start = 2026-07-14, end = 2026-07-01 }]\n",
+     "reps.0.out_of_office.0: .*end 2026-07-01 is before start 2026-07-14"),
+    ('[[reps]]\nname = "A"\nemail = "not an address"\n', "reps.0.email"),
+])
+def test_handoff_mistakes_are_named(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config)

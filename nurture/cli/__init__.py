@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from nurture.cli import daemon, db, leads, preview, simulate, suppress, tasks, validate
+from nurture.cli import (
+    daemon,
+    db,
+    handoff,
+    leads,
+    preview,
+    report,
+    simulate,
+    suppress,
+    tasks,
+    validate,
+)
 from nurture.cli.common import State
 
 app = typer.Typer(
@@ -37,6 +48,8 @@ app.command("demo")(daemon.demo_command)
 app.command("tasks")(tasks.tasks_command)
 app.command("preview")(preview.preview_command)
 app.command("simulate")(simulate.simulate_command)
+leads.app.command("contacted")(handoff.contacted_command)
 app.add_typer(leads.app, name="leads")
+app.add_typer(report.app, name="report")
 app.add_typer(db.app, name="db")
 app.add_typer(suppress.app, name="suppress")

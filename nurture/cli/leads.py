@@ -1,4 +1,4 @@
-"""`nurture leads import|list|show|export`."""
+"""`nurture leads import|list|show|move|export`."""
 
 from __future__ import annotations
 
@@ -15,10 +15,14 @@ from sqlmodel import Session
 
 from nurture.cli.common import console, errors, now, reported_errors, settings_of
 from nurture.cli.story import print_story
+from nurture.core.errors import NurtureError
+from nurture.core.sequences import Scoring
+from nurture.engine.rules_sweep import mark_changed_due
+from nurture.engine.stages import move_lead
 from nurture.files.leads_csv import LEAD_FIELDS
 from nurture.files.loader import load_project
 from nurture.settings import Settings
-from nurture.store.engine import make_engine, upgrade
+from nurture.store.engine import make_engine, upgrade, writing
 from nurture.store.importing import import_leads
 from nurture.store.leads import export_leads, get_lead_by_email, lead_story, list_leads
 
@@ -46,12 +50,15 @@ def import_command(
     """Upsert leads by email; bad rows are named by line and the rest still import."""
     settings = settings_of(ctx)
     engine = _engine(settings)
+    at = now()
     with Progress(TextColumn("importing {task.fields[name]}"), BarColumn(),
                   TextColumn("{task.completed} leads"), TimeElapsedColumn(),
                   console=errors, transient=True, disable=not errors.is_terminal) as progress:
         task = progress.add_task("import", total=None, name=file.name)
-        report = import_leads(engine, file, stage or _entry_stage(settings), now(),
+        report = import_leads(engine, file, stage or _entry_stage(settings), at,
                               progress=lambda done: progress.update(task, completed=done))
+    with writing(engine) as connection:  # the rules sweep scores and grades them next
+        mark_changed_due(connection, at)
     for error in report.errors:
         errors.print(f"{file}: {error}", highlight=False, markup=False, soft_wrap=True)
     for warning in report.warnings:
@@ -91,15 +98,49 @@ def _whole(header: str, values: list[str]) -> Column:
 
 @app.command("show")
 def show_command(ctx: typer.Context, email: Annotated[str, typer.Argument()]) -> None:
-    """A lead's whole story: fields, stage history, score history, events, emails."""
-    engine = _engine(settings_of(ctx))
+    """A lead's whole story: fields, what its score is made of now, stage history (rule,
+    reason), score history (event, reason), sequences, emails, events."""
+    settings = settings_of(ctx)
+    engine = _engine(settings)
     with Session(engine) as session:
         lead = get_lead_by_email(session, email)
         story = lead_story(session, lead.id) if lead and lead.id else None
         if story is None:
             errors.print(f"error: no lead with email {email}", highlight=False, markup=False)
             raise typer.Exit(1)
-        print_story(console, story)
+        print_story(console, story, _scoring(settings), now())
+
+
+def _scoring(settings: Settings) -> Scoring | None:
+    """The scoring rules, to explain the score; None (no explanation) if they do not load."""
+    try:
+        return load_project(settings.sequences_dir).pipeline.scoring
+    except NurtureError:
+        return None
+
+
+@app.command("move")
+def move_command(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="the lead's email")],
+    stage: Annotated[str, typer.Argument(help="the stage to move it to (an id in pipeline.toml)")],
+    reason: Annotated[str, typer.Option(help="why: kept in the lead's stage history")],
+) -> None:
+    """Move a lead to another stage by hand: its sequences stop and the new stage's start."""
+    settings = settings_of(ctx)
+    engine = _engine(settings)
+    with reported_errors():
+        project = load_project(settings.sequences_dir)
+        with Session(engine) as session:
+            lead = get_lead_by_email(session, email)
+        if lead is None or lead.id is None:
+            errors.print(f"error: no lead with email {email}", highlight=False, markup=False)
+            raise typer.Exit(1)
+        with writing(engine) as connection:
+            move = move_lead(connection, project, lead.id, stage, reason, now())
+    assert move is not None
+    console.print(f"{lead.email}: {move.from_stage} → {move.to_stage} ({move.reason})",
+                  highlight=False, markup=False)
 
 
 @app.command("export")

@@ -1,4 +1,5 @@
-"""Stage rules: given what is known of a lead, which move (if any) to make now, and why.
+"""Stage rules: given what is known of a lead, which move (if any) to make now, why, and when
+to look again.
 
 Order of precedence: the first rule in file order whose `from` holds the lead's stage and
 whose condition holds; failing that, the stage's time limit (`max_days` → `on_stale`). Within a
@@ -10,15 +11,22 @@ A won lead is moved only by rules that name its stage in `from` explicitly (neve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from nurture.core.expressions import compile_condition
-from nurture.core.sequences import Pipeline, Rule
+from nurture.core.sequences import Pipeline, Rule, Stage
 
 ANY_STAGE = "*"
+DAY = timedelta(days=1)
+# The facts of a rule context that change with time or with sending, not with events.
+TIMED_FACTS = ("score", "days_in_stage", "days_since_engagement", "touches_sent",
+               "sequence_finished")
+_STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
+_WORD = re.compile(r"\b(" + "|".join(TIMED_FACTS) + r")\b")
 
 
 @dataclass(frozen=True)
@@ -36,22 +44,23 @@ class Move:
 
 def next_move(pipeline: Pipeline, context: Mapping[str, Any], now: datetime,
               days_in_stage: float, last_moved_at: datetime | None = None,
-              previous_stage: str | None = None) -> Move | None:
-    """The move to make for a lead described by `context` (the rule condition context)."""
+              previous_stage: str | None = None, disqualified: bool = False) -> Move | None:
+    """The move to make for a lead described by `context` (the rule condition context).
+    A rule never "moves" a lead to the stage it is in, except to disqualify it there; a lead
+    already `disqualified` is not disqualified again, and does not go stale."""
     stage_id = str(context["stage"])
-    stage = pipeline.stage(stage_id)
-    terminal = stage is not None and stage.is_terminal
-    for rule in pipeline.rules:
-        if not _applies(rule, stage_id, terminal):
+    stage = _stage(pipeline, stage_id)
+    for rule in _rules_for(pipeline, stage_id):
+        if rule.to == stage_id and (rule.action != "disqualify" or disqualified):
             continue
-        if rule.to == previous_stage and last_moved_at is not None \
-                and now - last_moved_at < timedelta(days=rule.cooldown_days):
+        if _cooling_down(rule, now, last_moved_at, previous_stage):
             continue
         if compile_condition(rule.when, "rule").holds(context):
-            return Move(stage_id, rule.to, rule.name, f"rule {rule.name}: {rule.when}",
-                        rule.action or _action(pipeline, stage_id, rule.to),
-                        handoff=rule.handoff, disqualify=rule.action == "disqualify")
-    if stage is None or terminal or stage.max_days is None or not stage.on_stale:
+            action = rule.action or move_action(pipeline, stage_id, rule.to)
+            return Move(stage_id, rule.to, rule.name, f"{action} by rule {rule.name}: {rule.when}",
+                        action, handoff=rule.handoff, disqualify=rule.action == "disqualify")
+    if disqualified or stage is None or stage.is_terminal or stage.max_days is None \
+            or not stage.on_stale:
         return None
     if days_in_stage <= stage.max_days:
         return None
@@ -60,7 +69,117 @@ def next_move(pipeline: Pipeline, context: Mapping[str, Any], now: datetime,
                     "disqualify", disqualify=True)
     return Move(stage_id, stage.on_stale, None,
                 f"stale: over {stage.max_days} days in {stage_id}",
-                _action(pipeline, stage_id, stage.on_stale))
+                move_action(pipeline, stage_id, stage.on_stale))
+
+
+def chain_moves(pipeline: Pipeline, context: Mapping[str, Any], now: datetime,
+                days_in_stage: float, last_moved_at: datetime | None = None,
+                previous_stage: str | None = None, disqualified: bool = False) -> list[Move]:
+    """Every move to make now, in order: a lead that lands in a stage whose rules it already
+    satisfies moves on at once (each step recorded). A lead is never taken back to a stage of
+    the chain, and a disqualification ends it."""
+    moves: list[Move] = []
+    visited = {str(context["stage"])}
+    current = dict(context)
+    while len(moves) < len(pipeline.stages):
+        move = next_move(pipeline, current, now, days_in_stage, last_moved_at, previous_stage,
+                         disqualified)
+        if move is None or (move.to_stage in visited and move.to_stage != move.from_stage):
+            break
+        moves.append(move)
+        if move.disqualify or move.to_stage == move.from_stage:
+            break
+        visited.add(move.to_stage)
+        # A new stay: nothing sent in it yet, no time spent in it.
+        lead = dict(current.get("lead") or {})
+        lead["stage"] = move.to_stage
+        current.update(stage=move.to_stage, lead=lead, days_in_stage=0, touches_sent=0,
+                       sequence_finished=False)
+        days_in_stage, last_moved_at, previous_stage = 0.0, now, move.from_stage
+    return moves
+
+
+def facts_read(pipeline: Pipeline, stage_id: str) -> frozenset[str]:
+    """The TIMED_FACTS that decide whether a lead in `stage_id` moves: those its rules read,
+    and days_in_stage when the stage has a time limit."""
+    return _derived(pipeline, stage_id).facts
+
+
+def _stage(pipeline: Pipeline, stage_id: str) -> Stage | None:
+    return _derived(pipeline, stage_id).stage
+
+
+def _rules_for(pipeline: Pipeline, stage_id: str) -> tuple[Rule, ...]:
+    """The rules that apply in the stage, in file order."""
+    return _derived(pipeline, stage_id).rules
+
+
+@dataclass(frozen=True)
+class _StageRules:
+    stage: Stage | None
+    rules: tuple[Rule, ...]
+    read_by_rules: frozenset[str]
+    facts: frozenset[str]
+
+
+_DERIVED: dict[tuple[int, str], tuple[Pipeline, _StageRules]] = {}
+
+
+def _derived(pipeline: Pipeline, stage_id: str) -> _StageRules:
+    """What a stage's rules imply, worked out once per pipeline (a sweep asks for each lead)."""
+    known = _DERIVED.get((id(pipeline), stage_id))
+    if known is not None and known[0] is pipeline:
+        return known[1]
+    stage = pipeline.stage(stage_id)
+    terminal = stage is not None and stage.is_terminal
+    rules = tuple(rule for rule in pipeline.rules if _applies(rule, stage_id, terminal))
+    read = frozenset(name for rule in rules
+                     for name in _WORD.findall(_STRING.sub("''", rule.when)))
+    limited = stage is not None and not terminal and bool(stage.max_days) and bool(stage.on_stale)
+    derived = _StageRules(stage, rules, read, read | {"days_in_stage"} if limited else read)
+    if len(_DERIVED) > 1000:  # pipelines reloaded many times: forget the old ones
+        _DERIVED.clear()
+    _DERIVED[(id(pipeline), stage_id)] = (pipeline, derived)  # keeps the id from being reused
+    return derived
+
+
+def next_evaluation(pipeline: Pipeline, stage_id: str, now: datetime,
+                    stage_entered_at: datetime, last_engaged_at: datetime | None,
+                    last_moved_at: datetime | None = None, previous_stage: str | None = None,
+                    disqualified: bool = False) -> datetime | None:
+    """The next instant after `now` at which a day count the stage's rules read ticks over,
+    the stage's time limit passes, or a cool-down ends (None: nothing changes with time alone;
+    score decay and sending are the caller's to watch)."""
+    derived = _derived(pipeline, stage_id)
+    read = derived.read_by_rules
+    times: list[datetime] = []
+    if "days_in_stage" in read:
+        times.append(_next_whole_day(stage_entered_at, now))
+    if "days_since_engagement" in read and last_engaged_at is not None:
+        times.append(_next_whole_day(last_engaged_at, now))
+    stage = derived.stage
+    if not disqualified and stage is not None and not stage.is_terminal and stage.max_days \
+            and stage.on_stale:
+        times.append(stage_entered_at + timedelta(days=stage.max_days, seconds=1))
+    if last_moved_at is not None:
+        for rule in derived.rules:
+            if rule.to == previous_stage:
+                times.append(last_moved_at + timedelta(days=rule.cooldown_days))
+    later = [t for t in times if t > now]
+    return min(later) if later else None
+
+
+def _next_whole_day(since: datetime, now: datetime) -> datetime:
+    """When the whole days elapsed since `since` next go up by one."""
+    if now < since:
+        return since + DAY
+    return since + DAY * ((now - since) // DAY + 1)
+
+
+def _cooling_down(rule: Rule, now: datetime, last_moved_at: datetime | None,
+                  previous_stage: str | None) -> bool:
+    return (rule.to == previous_stage and last_moved_at is not None
+            and now - last_moved_at < timedelta(days=rule.cooldown_days))
 
 
 def _applies(rule: Rule, stage_id: str, terminal: bool) -> bool:
@@ -69,7 +188,7 @@ def _applies(rule: Rule, stage_id: str, terminal: bool) -> bool:
     return ANY_STAGE in rule.from_ and not terminal
 
 
-def _action(pipeline: Pipeline, from_stage: str, to_stage: str) -> str:
+def move_action(pipeline: Pipeline, from_stage: str, to_stage: str) -> str:
     """promote when moving forward in the stage list, demote when moving back."""
     order = [s.id for s in pipeline.stages]
     if from_stage in order and to_stage in order:

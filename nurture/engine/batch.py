@@ -9,14 +9,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select, tuple_, update
-from sqlmodel import Session
+from sqlalchemy import Connection, Select, Update, func, select, update
 
 from nurture.core.limits import WEEK, recipient_domain
 from nurture.store.models import Enrollment, Event, Lead, Outbox, Rep, Suppression
-from nurture.store.queue import Claimed
+from nurture.store.queue import Claimed, in_list
 
 OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 EVENTS = Event.__table__  # type: ignore[attr-defined]
@@ -28,9 +28,36 @@ ENGAGEMENT = {"opened": "opened_in_sequence", "clicked": "clicked_in_sequence",
               "replied": "replied_in_sequence"}
 
 
+# A row of the lead table: it has a Lead's attributes (engine/facts.py takes either).
+LeadRow = Any
+
+
+@cache
+def _lead_statuses(dialect: str) -> Select[Any]:
+    return select(LEADS.c.id, LEADS.c.email, LEADS.c.status).where(
+        in_list(LEADS.c.id, "lead_ids", dialect))
+
+
+@cache
+def _suppressed(dialect: str) -> Select[Any]:
+    return select(SUPPRESSIONS.c.value).where(in_list(SUPPRESSIONS.c.value, "values", dialect))
+
+
+@cache
+def _still_sending(dialect: str) -> Update:
+    return (
+        update(OUTBOX)
+        .where(in_list(OUTBOX.c.id, "outbox_ids", dialect), OUTBOX.c.status == "sending")
+        # A no-op write, which takes the locks; of a column no index holds, so no index entry
+        # is rewritten (SQLite picks the indexes to update by the columns set, not by values).
+        .values(transport=OUTBOX.c.transport)
+        .returning(OUTBOX.c.id, OUTBOX.c.attempts)
+    )
+
+
 @dataclass
 class BatchData:
-    leads: dict[int, Lead]
+    leads: dict[int, LeadRow]
     owners: dict[int, dict[str, Any]]
     suppressed: set[int]
     recent_sends: dict[int, list[datetime]]
@@ -39,20 +66,18 @@ class BatchData:
     touches_sent: dict[int, int] = field(default_factory=dict)
 
 
-def load_batch(session: Session, claims: list[Claimed], now: datetime) -> BatchData:
-    connection = session.connection()
+def load_batch(connection: Connection, claims: list[Claimed], now: datetime) -> BatchData:
     lead_ids = sorted({c.lead_id for c in claims})
     enrollment_ids = [c.id for c in claims]
-    leads: dict[int, Lead] = {}
-    if lead_ids:
-        found = session.execute(select(Lead).where(LEADS.c.id.in_(lead_ids))).scalars()
-        leads = {lead.id: lead for lead in found if lead.id is not None}
-    owner_ids = {lead.owner_id for lead in leads.values() if lead.owner_id}
-    owners: dict[int, dict[str, Any]] = {}
-    if owner_ids:
-        reps = session.execute(select(Rep).where(REPS.c.id.in_(owner_ids))).scalars()
-        owners = {rep.id: {"name": rep.name, "email": rep.email} for rep in reps
-                  if rep.id is not None}
+    # Lead rows, not ORM objects: they read the same (lead.email, lead.custom…) at half the
+    # cost of loading, and a tenth of the cost of each attribute read.
+    dialect = connection.dialect.name
+    leads: dict[int, LeadRow] = {row.id: row for row in connection.execute(
+        select(LEADS).where(in_list(LEADS.c.id, "lead_ids", dialect)), {"lead_ids": lead_ids})}
+    owner_ids = sorted({lead.owner_id for lead in leads.values() if lead.owner_id})
+    owners = {rep.id: {"name": rep.name, "email": rep.email} for rep in connection.execute(
+        select(REPS.c.id, REPS.c.name, REPS.c.email).where(in_list(REPS.c.id, "ids", dialect)),
+        {"ids": owner_ids})}
     return BatchData(
         leads=leads,
         owners=owners,
@@ -63,16 +88,14 @@ def load_batch(session: Session, claims: list[Claimed], now: datetime) -> BatchD
     )
 
 
-def suppressed_leads(connection: Connection, leads: Iterable[Lead]) -> set[int]:
+def suppressed_leads(connection: Connection, leads: Iterable[LeadRow]) -> set[int]:
     """Ids of the leads whose address or domain is on the suppression list."""
     by_value: dict[str, list[int]] = defaultdict(list)
     for lead in leads:
-        by_value[lead.email].append(lead.id)  # type: ignore[arg-type]
-        by_value[recipient_domain(lead.email)].append(lead.id)  # type: ignore[arg-type]
-    if not by_value:
-        return set()
-    rows = connection.execute(select(SUPPRESSIONS.c.value)
-                              .where(SUPPRESSIONS.c.value.in_(list(by_value)))).scalars()
+        by_value[lead.email].append(lead.id)
+        by_value[recipient_domain(lead.email)].append(lead.id)
+    rows = connection.execute(_suppressed(connection.dialect.name),
+                              {"values": list(by_value)}).scalars()
     return {lead_id for value in rows for lead_id in by_value[value]}
 
 
@@ -81,16 +104,15 @@ def blocked_now(connection: Connection, lead_ids: list[int]) -> set[int]:
     immediately before the SMTP transaction, whatever was true when the batch was claimed."""
     if not lead_ids:
         return set()
-    rows = connection.execute(select(LEADS.c.id, LEADS.c.email, LEADS.c.status)
-                              .where(LEADS.c.id.in_(lead_ids))).all()
+    rows = connection.execute(_lead_statuses(connection.dialect.name),
+                              {"lead_ids": lead_ids}).all()
     blocked = {row.id for row in rows if row.status not in ("active", "paused")}
     emails = {row.email: row.id for row in rows}
     domains: dict[str, list[int]] = defaultdict(list)
     for email, lead_id in emails.items():
         domains[recipient_domain(email)].append(lead_id)
-    hits = connection.execute(select(SUPPRESSIONS.c.value).where(
-        or_(SUPPRESSIONS.c.value.in_(list(emails)), SUPPRESSIONS.c.value.in_(list(domains)))
-    )).scalars()
+    hits = connection.execute(_suppressed(connection.dialect.name),
+                              {"values": [*emails, *domains]}).scalars()
     for value in hits:
         blocked.update([emails[value]] if value in emails else domains[value])
     return blocked
@@ -102,25 +124,21 @@ def stop_reasons(connection: Connection, enrollment_ids: list[int]) -> dict[int,
         return {}
     rows = connection.execute(
         select(ENROLLMENTS.c.id, ENROLLMENTS.c.status, ENROLLMENTS.c.stop_reason)
-        .where(ENROLLMENTS.c.id.in_(enrollment_ids), ENROLLMENTS.c.status != "active"))
+        .where(in_list(ENROLLMENTS.c.id, "ids", connection.dialect.name),
+               ENROLLMENTS.c.status != "active"), {"ids": enrollment_ids})
     return {row.id: row.stop_reason or row.status for row in rows}
 
 
 def still_sending(connection: Connection, attempts: dict[int | None, int]) -> set[int]:
     """Outbox ids still `sending` with the given attempt count, as this worker marked them
-    (no one has settled or resent them since), locked until the transaction ends."""
-    marked = [(outbox_id, count) for outbox_id, count in attempts.items()
-              if outbox_id is not None]
+    (no one has settled or resent them since), locked until the transaction ends. A row
+    `sending` at another count (another worker resent it) is locked too while this short
+    transaction lasts, and left out."""
+    marked = [outbox_id for outbox_id in attempts if outbox_id is not None]
     if not marked:
         return set()
-    # A row-value IN, not an OR of ANDs (which SQLAlchemy builds clause by clause, some 2 µs
-    # a row, on every chunk); the plain `id IN` leads the planner to the primary key.
-    statement = (update(OUTBOX)
-                 .where(OUTBOX.c.id.in_([outbox_id for outbox_id, _ in marked]),
-                        tuple_(OUTBOX.c.id, OUTBOX.c.attempts).in_(marked),
-                        OUTBOX.c.status == "sending")
-                 .values(status="sending").returning(OUTBOX.c.id))  # a no-op write: the locks
-    return set(connection.execute(statement).scalars())
+    rows = connection.execute(_still_sending(connection.dialect.name), {"outbox_ids": marked})
+    return {outbox_id for outbox_id, count in rows if attempts[outbox_id] == count}
 
 
 def _recent_sends(connection: Connection, lead_ids: list[int],
@@ -133,8 +151,8 @@ def _recent_sends(connection: Connection, lead_ids: list[int],
     # status index instead of these leads' few rows (0.4 s a batch at 1,000,000 leads).
     rows = connection.execute(
         select(OUTBOX.c.lead_id, OUTBOX.c.sent_at, OUTBOX.c.status)
-        .where(OUTBOX.c.lead_id.in_(lead_ids), OUTBOX.c.sent_at > now - WEEK)
-    )
+        .where(in_list(OUTBOX.c.lead_id, "ids", connection.dialect.name),
+               OUTBOX.c.sent_at > now - WEEK), {"ids": lead_ids})
     for lead_id, sent_at, status in rows:
         if status == "sent":
             sends[lead_id].append(sent_at)
@@ -149,9 +167,9 @@ def _engagement(connection: Connection, enrollment_ids: list[int]) -> dict[int, 
     rows = connection.execute(
         select(OUTBOX.c.enrollment_id, EVENTS.c.type)
         .join(EVENTS, EVENTS.c.outbox_id == OUTBOX.c.id)
-        .where(OUTBOX.c.enrollment_id.in_(enrollment_ids), EVENTS.c.type.in_(list(ENGAGEMENT)),
-               EVENTS.c.machine.is_(False))
-        .distinct()
+        .where(in_list(OUTBOX.c.enrollment_id, "ids", connection.dialect.name),
+               EVENTS.c.type.in_(list(ENGAGEMENT)), EVENTS.c.machine.is_(False))
+        .distinct(), {"ids": enrollment_ids}
     )
     for enrollment_id, kind in rows:
         flags[enrollment_id][ENGAGEMENT[kind]] = True
@@ -165,7 +183,8 @@ def _existing_outbox(connection: Connection,
     rows = connection.execute(
         select(OUTBOX.c.id, OUTBOX.c.enrollment_id, OUTBOX.c.touch_index, OUTBOX.c.status,
                OUTBOX.c.attempts)
-        .where(OUTBOX.c.enrollment_id.in_([c.id for c in claims]))
+        .where(in_list(OUTBOX.c.enrollment_id, "ids", connection.dialect.name)),
+        {"ids": [c.id for c in claims]}
     ).mappings()
     wanted = {(c.id, c.position) for c in claims}
     return {(r["enrollment_id"], r["touch_index"]): dict(r) for r in rows

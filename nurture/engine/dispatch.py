@@ -6,7 +6,8 @@ The order is what keeps the promises (DESIGN.md, "Processes"):
    (unique per enrollment and touch) and every non-send outcome, in one transaction;
 3. per chunk: read suppression and status again, mark `sending` the touches whose lease this
    worker still holds, commit — only then the SMTP transactions — then record each outcome,
-   fenced by the lease token (the enrollment) and the `sending` mark (the outbox row).
+   fenced by the lease token (the enrollment) and the `sending` mark (the outbox row). The
+   outcomes of a chunk are written in the transaction that marks the next one `sending`.
 A crash leaves at most one chunk in `sending`: only those touches can arrive twice.
 """
 
@@ -19,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from nurture.core.decisions import (
     Decision,
@@ -46,11 +46,11 @@ from nurture.engine.compose import Identity, compose, message_id, task_title
 from nurture.engine.facts import condition_context, holiday_country, lead_facts
 from nurture.engine.outcomes import Pending, Recorder
 from nurture.files.loader import Project
-from nurture.mail.transport import Envelope, Transport
+from nurture.mail.transport import Delivery, Envelope, Outcome, Transport
 from nurture.render import TemplateRenderer
 from nurture.store.engine import writing
 from nurture.store.models import Lead
-from nurture.store.queue import Claimed, claim_due
+from nurture.store.queue import Claimed, claim_due, release
 
 log = logging.getLogger("nurture.dispatch")
 
@@ -111,17 +111,48 @@ class Dispatcher:
         if not claims:
             return report
         recorder = Recorder(self.engine, self.config, now, report.outcomes)
-        with Session(self.engine) as session:
-            data = load_batch(session, claims, now)
-            pending = self._plan(claims, data, now, recorder)
-            recorder.write_plan(session)
+        try:
+            await self._dispatch(claims, now, recorder)
+        except BaseException:
+            self._salvage(recorder, claims, now)
+            raise
+        return report
+
+    async def _dispatch(self, claims: list[Claimed], now: datetime, recorder: Recorder) -> None:
+        with self.engine.connect() as connection:
+            data = load_batch(connection, claims, now)
+        pending = self._plan(claims, data, now, recorder)
+        recorder.write_plan()
         for start in range(0, len(pending), self.config.chunk_size):
             chunk = pending[start:start + self.config.chunk_size]
             await self._send_chunk(chunk, recorder)
             if recorder.sender_rejection:
                 self._pause(now, recorder.sender_rejection, pending[start + len(chunk):], recorder)
                 break
-        return report
+        recorder.flush_deliveries()
+
+    def _salvage(self, recorder: Recorder, claims: list[Claimed], now: datetime) -> None:
+        """After a failed tick: record the answers of the last chunk sent, then hand back the
+        claims not completed, so the next tick retries them instead of waiting for the lease
+        to expire. Touches that may be inside an SMTP transaction, or whose answer could not
+        be recorded, stay leased: like after a crash, they wait for the lease to expire and
+        `on_interrupted` — a failure that repeats must not resend them every tick. Best
+        effort: the database may be what failed."""
+        try:
+            recorder.flush_deliveries()
+        except Exception:
+            log.exception("the tick failed and the answers of its last chunk could not be "
+                          "recorded; those touches stay `sending` until their lease expires")
+        free = [claim for claim in claims if claim.id not in recorder.in_doubt]
+        try:
+            with writing(self.engine) as connection:
+                released = release(connection, free, now)
+        except Exception:
+            log.exception("the tick failed and its %d claims could not be released; they come "
+                          "back when their lease expires", len(free))
+            return
+        log.warning("the tick failed; released %d of its %d claims for the next tick",
+                    released, len(claims))
 
     def _plan(self, claims: list[Claimed], data: BatchData, now: datetime,
               recorder: Recorder) -> list[Pending]:
@@ -228,8 +259,20 @@ class Dispatcher:
 
     async def _send_chunk(self, chunk: list[Pending], recorder: Recorder) -> None:
         ready = recorder.mark_sending(chunk)
-        deliveries = await asyncio.gather(*(self.transport.send(p.envelope) for p in ready))
+        deliveries = await asyncio.gather(*(self._deliver(p.envelope) for p in ready))
         recorder.record_deliveries(list(zip(ready, deliveries, strict=True)))
+
+    async def _deliver(self, envelope: Envelope) -> Delivery:
+        """The transport's answer. A transport never raises for a mail problem; if one raises
+        anyway (a bug), the touch is retried like a temporary failure — counted, so it ends
+        failed after max_attempts — and the rest of the chunk is recorded as usual."""
+        try:
+            return await self.transport.send(envelope)
+        except Exception as exc:
+            log.exception("the %s transport raised sending %s", self.transport.name,
+                          envelope.message_id)
+            return Delivery(Outcome.RETRY, f"internal error in the {self.transport.name} "
+                                           f"transport: {type(exc).__name__}: {exc}")
 
     def _pause(self, now: datetime, reason: str, rest: list[Pending], recorder: Recorder) -> None:
         self.paused_until = now + self.config.sender_pause

@@ -1,7 +1,10 @@
 """Recording engagement: every event, from any source (tracking hit, API, mailbox, simulator),
 goes through `record_event`, which stores it and applies its immediate consequences — an
 unsubscribe or a hard bounce stops all mail at once, a reply stops the sequences whose
-`stop_on` names it, and any human engagement updates `last_engaged_at`.
+`stop_on` names it — then rescores the lead, keeps the time of a human engagement as its
+`last_engaged_at` (never moved back by an event recorded late) and applies the stage rules to
+it, in the caller's transaction: a qualifying click moves the lead (and requests its handoff)
+within the request that recorded it.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
+from nurture.core.scoring import scored_types
+from nurture.engine.assess import Assessed, News, assess_lead, assess_leads
 from nurture.engine.enroll import stop_enrollments
 from nurture.files.loader import Project
 from nurture.store.models import Enrollment, Event, Lead
@@ -23,6 +28,15 @@ ENGAGEMENT = frozenset({"opened", "clicked", "replied", "form_submitted", "page_
                         "meeting_booked"})
 # Events after which nobody may be mailed again, and the status they leave the lead in.
 TERMINAL = {"unsubscribed": "unsubscribed", "complained": "suppressed", "bounced": "bounced"}
+
+
+# Built once: on the tracking path, building a statement costs more than running it.
+_INSERT = insert(EVENTS).returning(EVENTS.c.id)
+_SET_STATUS = (update(LEADS).where(LEADS.c.id == bindparam("lead_id"))
+               .values(status=bindparam("status"), updated_at=bindparam("at")))
+_RUNNING = select(ENROLLMENTS.c.sequence_id).where(
+    ENROLLMENTS.c.lead_id == bindparam("lead_id"),
+    ENROLLMENTS.c.status.in_(("active", "paused")))
 
 
 @dataclass(frozen=True)
@@ -37,37 +51,75 @@ class NewEvent:
     client_id: str | None = None
 
 
-def record_event(connection: Connection, project: Project, event: NewEvent) -> int:
-    """Store `event` and apply its consequences in the caller's transaction; returns its id."""
-    event_id = int(connection.execute(insert(EVENTS).values(
-        lead_id=event.lead_id, type=event.type, at=event.at, data=event.data,
-        outbox_id=event.outbox_id, machine=event.machine, source=event.source,
-        client_id=event.client_id,
-    ).returning(EVENTS.c.id)).scalar_one())
+def record_event(connection: Connection, project: Project, event: NewEvent,
+                 now: datetime | None = None, batch: EventBatch | None = None) -> int:
+    """Store `event` and apply its consequences in the caller's transaction; returns its id.
+    `now` (default: the event's time) is when rules are applied: give it for an event that
+    happened a while ago. With `batch`, the lead is assessed when the batch is
+    (`EventBatch.assess`), once for all its events, rather than at once."""
+    event_id = int(connection.execute(_INSERT, {
+        "lead_id": event.lead_id, "type": event.type, "at": event.at, "data": event.data,
+        "outbox_id": event.outbox_id, "machine": event.machine, "source": event.source,
+        "client_id": event.client_id,
+    }).scalar_one())
     if event.machine:
         return event_id
+    status_changed = _stop_what_it_stops(connection, project, event)
+    scores = event.type in scored_types(project.pipeline.scoring)
+    engaged = event.type in ENGAGEMENT
+    if not (scores or status_changed or engaged):  # no rule can see a change
+        return event_id
+    target = batch or EventBatch()
+    target.add(event, event_id, scores)
+    if batch is None:
+        target.assess(connection, project, now or event.at)
+    return event_id
+
+
+class EventBatch:
+    """Leads whose events were stored but not yet assessed: pass it to `record_event` for each
+    event of a batch (an API call, a group commit of tracking hits), then `assess` once."""
+
+    def __init__(self) -> None:
+        self.news: dict[int, News] = {}
+
+    def add(self, event: NewEvent, event_id: int, scores: bool) -> None:
+        news = self.news.setdefault(event.lead_id, News())
+        news.event_ids.append(event_id)
+        if event.type in ENGAGEMENT:
+            news.engaged_at = max(filter(None, (news.engaged_at, event.at)))
+        if scores:
+            news.why = f"rescored after {event.type}"
+
+    def assess(self, connection: Connection, project: Project, now: datetime) -> Assessed:
+        """Rescore the leads and apply the rules to them at `now`; the batch is then empty."""
+        news, self.news = self.news, {}
+        if len(news) == 1:
+            [(lead_id, only)] = news.items()
+            return assess_lead(connection, project, lead_id, now, only)
+        return assess_leads(connection, project, news, now)
+
+
+def _stop_what_it_stops(connection: Connection, project: Project, event: NewEvent) -> bool:
+    """Apply the event's immediate consequences; True when it changed the lead's status."""
     status = TERMINAL.get(event.type)
     if status and (event.type != "bounced" or event.data.get("kind", "hard") == "hard"):
-        connection.execute(update(LEADS).where(LEADS.c.id == event.lead_id)
-                           .values(status=status, updated_at=event.at))
+        connection.execute(_SET_STATUS, {"lead_id": event.lead_id, "status": status,
+                                         "at": event.at})
         stop_enrollments(connection, event.lead_id, event.type, event.at)
-        return event_id
-    if event.type in ENGAGEMENT:
-        connection.execute(update(LEADS).where(LEADS.c.id == event.lead_id)
-                           .values(last_engaged_at=event.at))
+        return True
+    if not any(event.type in sequence.stop_on for sequence in project.sequences):
+        return False
     stopping = _sequences_stopped_by(connection, project, event.lead_id, event.type)
     if stopping:
         stop_enrollments(connection, event.lead_id, event.type, event.at,
                          only_sequences=stopping)
-    return event_id
+    return False
 
 
 def _sequences_stopped_by(connection: Connection, project: Project, lead_id: int,
                           event_type: str) -> list[str]:
-    running = connection.execute(
-        select(ENROLLMENTS.c.sequence_id)
-        .where(ENROLLMENTS.c.lead_id == lead_id, ENROLLMENTS.c.status.in_(("active", "paused")))
-    ).scalars()
+    running = connection.execute(_RUNNING, {"lead_id": lead_id}).scalars()
     stopped = []
     for sequence_id in running:
         sequence = project.sequence(sequence_id)

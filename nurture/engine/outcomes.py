@@ -3,44 +3,43 @@
 Every touch ends in one of: sent, deferred (with the time it is tried again), skipped (with
 reason), or failed (with reason) — nothing is dropped silently. Enrollment updates are fenced
 by the claim's lease token; a worker that lost its lease records nothing for that enrollment.
+Each transaction gathers its rows in a `Writes` and writes them in bulk (engine/writes.py).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, update
-from sqlmodel import Session
+from sqlalchemy import Connection, Update, bindparam, update
 
 from nurture.core.decisions import LeadFacts, Send, next_touch_time
 from nurture.core.sequences import Sequence
-from nurture.engine.batch import (
-    EVENTS,
-    LEADS,
-    OUTBOX,
-    BatchData,
-    blocked_now,
-    still_sending,
-    stop_reasons,
-)
-from nurture.engine.enroll import stop_enrollments
+from nurture.engine.batch import OUTBOX, BatchData, blocked_now, still_sending, stop_reasons
+from nurture.engine.writes import Writes
 from nurture.mail.transport import Delivery, Envelope, Outcome
 from nurture.store.engine import writing
-from nurture.store.models import Lead, Task
-from nurture.store.queue import Claimed, complete, hold
-from nurture.store.sql import insert_ignoring_duplicates
+from nurture.store.models import Lead
+from nurture.store.queue import Claimed, hold, in_list
 
 if TYPE_CHECKING:
     from nurture.engine.dispatch import DispatchConfig
 
 log = logging.getLogger("nurture.dispatch")
-TASKS = Task.__table__  # type: ignore[attr-defined]
-Step = Callable[[Connection], None]
+NOT_MAILABLE = "lead unsubscribed, bounced or suppressed before the send"
+
+
+@cache
+def _mark_sending(dialect: str) -> Update:
+    return (update(OUTBOX).where(in_list(OUTBOX.c.id, "outbox_ids", dialect))
+            .values(status="sending", attempts=OUTBOX.c.attempts + 1,
+                    transport=bindparam("worker")))
 
 
 @dataclass
@@ -58,66 +57,68 @@ class Pending:
     attempts: int = 0
 
 
+@dataclass
 class Recorder:
-    """Collects a tick's outcomes and writes them in as few transactions as the promises allow."""
+    """Collects a tick's outcomes and writes them in as few transactions as the promises allow:
+    the plan in one, then one per chunk of sends, committed before its SMTP transactions."""
 
-    def __init__(self, engine: Any, config: DispatchConfig, now: datetime,
-                 outcomes: Counter[str]) -> None:
-        self.engine, self.config, self.now, self.outcomes = engine, config, now, outcomes
-        self.steps: list[Step] = []
-        self.new_outbox: list[Pending] = []
-        self.sender_rejection: str | None = None
+    engine: Any
+    config: DispatchConfig
+    now: datetime
+    outcomes: Counter[str]
+    sender_rejection: str | None = None
+    plan: Writes = field(init=False)
+    new_outbox: list[Pending] = field(default_factory=list)  # waiting for their row's id
+    # Claims whose touch is committed `sending` and not yet recorded: the mail server may
+    # have it, so a failed tick does not hand them back (Dispatcher._salvage).
+    in_doubt: set[int] = field(default_factory=set)
+    delivered: list[tuple[Pending, Delivery]] = field(default_factory=list)  # not yet written
+
+    def __post_init__(self) -> None:
+        self.plan = Writes(self.now)
 
     # -- decisions that need no mail server, written by write_plan in one transaction --
 
-    def _later(self, outcome: str, step: Step) -> None:
-        self.outcomes[outcome] += 1
-        self.steps.append(step)
-
     def stop(self, claim: Claimed, reason: str) -> None:
-        self._later("stopped", lambda c: self._complete(c, claim, status="stopped",
-                                                        stop_reason=reason, next_touch_at=None))
+        self.outcomes["stopped"] += 1
+        self.plan.complete(claim, status="stopped", stop_reason=reason, next_touch_at=None)
 
     def finish(self, claim: Claimed) -> None:
-        self._later("finished", lambda c: self._complete(c, claim, status="finished",
-                                                         stop_reason="finished",
-                                                         next_touch_at=None))
+        self.outcomes["finished"] += 1
+        self.plan.complete(claim, status="finished", stop_reason="finished", next_touch_at=None)
 
     def defer(self, claim: Claimed, until: datetime, reason: str) -> None:
         log.debug("enrollment %s deferred to %s: %s", claim.id, until.isoformat(), reason)
-        self._later("deferred", lambda c: self._complete(c, claim, next_touch_at=until))
+        self.outcomes["deferred"] += 1
+        self.plan.complete(claim, next_touch_at=until)
 
     def advance(self, claim: Claimed, sequence: Sequence, facts: LeadFacts, outcome: str,
                 reason: str) -> None:
         """Move past the current touch (skipped, failed, task created) to the next one."""
         log.info("enrollment %s touch %s %s: %s", claim.id, claim.position + 1, outcome, reason)
-        self._later(outcome, lambda c: self._advance(c, claim, sequence, facts))
+        self.outcomes[outcome] += 1
+        self._advance(self.plan, claim, sequence, facts)
 
     def task(self, claim: Claimed, sequence: Sequence, lead: Lead, facts: LeadFacts,
              title: str) -> None:
-        values = {"lead_id": lead.id, "owner_id": lead.owner_id, "enrollment_id": claim.id,
-                  "touch_index": claim.position, "title": title, "due_at": self.now}
-
-        def create(connection: Connection) -> None:
-            insert_ignoring_duplicates(connection, TASKS, values)
-            self._advance(connection, claim, sequence, facts)
-
-        self._later("task", create)
+        self.outcomes["task"] += 1
+        self.plan.add_task(lead_id=lead.id, owner_id=lead.owner_id, enrollment_id=claim.id,
+                           touch_index=claim.position, title=title, due_at=self.now)
+        self._advance(self.plan, claim, sequence, facts)
 
     def catch_up(self, claim: Claimed, sequence: Sequence, facts: LeadFacts) -> None:
         """The touch already ended (sent, failed, skipped) but the enrollment did not move on:
         a crash or a lost lease between the two writes. Move on without sending again, to the
         next touch after its wait (not at once: the lead just had this one)."""
-        self._later("caught_up", lambda c: self._advance(c, claim, sequence, facts))
+        self.outcomes["caught_up"] += 1
+        self._advance(self.plan, claim, sequence, facts)
 
     def settle_interrupted(self, claim: Claimed, sequence: Sequence, facts: LeadFacts,
                            outbox_id: int) -> None:
-        def settle(connection: Connection) -> None:
-            connection.execute(update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(
-                status="sent", sent_at=self.now, reason="assumed sent after an interruption"))
-            self._advance(connection, claim, sequence, facts)
-
-        self._later("assumed_sent", settle)
+        self.outcomes["assumed_sent"] += 1
+        self.plan.change_outbox(outbox_id, status="sent", sent_at=self.now,
+                                reason="assumed sent after an interruption")
+        self._advance(self.plan, claim, sequence, facts)
 
     def fail_touch(self, claim: Claimed, reason: str, data: BatchData) -> None:
         """An unexpected error for one enrollment: retry it later instead of spinning on it."""
@@ -125,95 +126,115 @@ class Recorder:
 
     def render_failed(self, claim: Claimed, sequence: Sequence, facts: LeadFacts, send: Send,
                       msg_id: str, reason: str, existing: dict[str, Any] | None) -> None:
-        values = {"status": "failed", "reason": reason, "subject": "", "variant": send.variant}
-
-        def record(connection: Connection) -> None:
-            self._upsert_outbox(connection, claim, msg_id, values, existing)
-            self._advance(connection, claim, sequence, facts)
-
         log.warning("enrollment %s touch %s failed to render: %s", claim.id, claim.position + 1,
                     reason)
-        self._later("failed", record)
+        self.outcomes["failed"] += 1
+        self._upsert_outbox(claim, msg_id, existing, status="failed", reason=reason, subject="",
+                            variant=send.variant)
+        self._advance(self.plan, claim, sequence, facts)
 
     def outbox(self, claim: Claimed, sequence: Sequence, facts: LeadFacts, send: Send,
                subject: str, envelope: Envelope, existing: dict[str, Any] | None) -> Pending:
         pending = Pending(claim, sequence, facts, send.touch_index, subject, send.variant,
                           envelope, existing["id"] if existing else None,
                           existing["attempts"] if existing else 0)
-        values = {"status": "pending", "subject": subject, "variant": send.variant}
-
-        def record(connection: Connection) -> None:
-            pending.outbox_id = self._upsert_outbox(connection, claim, envelope.message_id,
-                                                    values, existing)
-
-        self.steps.append(record)
+        self._upsert_outbox(claim, envelope.message_id, existing, status="pending",
+                            subject=subject, variant=send.variant)
+        if not existing:
+            self.new_outbox.append(pending)
         return pending
 
-    def write_plan(self, session: Session) -> None:
+    def write_plan(self) -> None:
         with writing(self.engine) as connection:
-            for step in self.steps:
-                step(connection)
-        self.steps.clear()
+            ids = self._flush(connection, self.plan)
+        for pending in self.new_outbox:
+            pending.outbox_id = ids[(pending.claim.id, pending.claim.position)]
+        self.plan, self.new_outbox = Writes(self.now), []
 
     # -- the chunk around the SMTP transactions --
+    # A chunk's answers are written in the transaction that marks the next chunk `sending`
+    # (or postpones the rest, or by flush_deliveries at the end): one commit per chunk, and
+    # still before the next chunk's SMTP transactions start.
 
     def mark_sending(self, chunk: list[Pending]) -> list[Pending]:
         """Re-check who may be mailed, then mark the rest `sending` — committed before SMTP."""
-        with writing(self.engine) as connection:
+        with self._transaction() as (connection, writes):
             blocked = blocked_now(connection, [p.claim.lead_id for p in chunk])
             ready = self._still_ours(connection,
-                                     [p for p in chunk if p.claim.lead_id not in blocked])
+                                     [p for p in chunk if p.claim.lead_id not in blocked], writes)
             for pending in chunk:
                 if pending.claim.lead_id in blocked:
                     self.outcomes["skipped"] += 1
-                    connection.execute(update(OUTBOX).where(OUTBOX.c.id == pending.outbox_id)
-                                       .values(status="skipped",
-                                               reason="lead unsubscribed, bounced or suppressed "
-                                                      "before the send"))
-                    self._complete(connection, pending.claim, status="stopped",
-                                   stop_reason="lead no longer mailable", next_touch_at=None)
+                    writes.change_outbox(pending.outbox_id, status="skipped", reason=NOT_MAILABLE)
+                    writes.complete(pending.claim, status="stopped",
+                                    stop_reason="lead no longer mailable", next_touch_at=None)
             if ready:
-                connection.execute(
-                    update(OUTBOX).where(OUTBOX.c.id.in_([p.outbox_id for p in ready]))
-                    .values(status="sending", attempts=OUTBOX.c.attempts + 1,
-                            transport=self.config.worker)
-                )
+                connection.execute(_mark_sending(connection.dialect.name),
+                                   {"outbox_ids": [p.outbox_id for p in ready],
+                                    "worker": self.config.worker})
+        self.in_doubt.update(p.claim.id for p in ready)
         return ready
 
     def record_deliveries(self, results: list[tuple[Pending, Delivery]]) -> None:
-        with writing(self.engine) as connection:
-            sent_events = []
-            # Fenced by the outbox row: a worker that took the enrollment over after our lease
-            # expired, and sent or settled this touch, has the last word on it.
-            ours = still_sending(connection, {p.outbox_id: p.attempts + 1 for p, _ in results})
-            for pending, delivery in results:
-                if delivery.outcome is Outcome.SENDER_REJECTED:
-                    self.sender_rejection = delivery.reason  # our sender, whoever holds the lease
-                if pending.outbox_id not in ours:
-                    self._lease_lost(pending, "not recording its delivery")
-                    continue
-                if delivery.outcome is Outcome.SENT:
-                    sent_events.append(self._sent(connection, pending))
-                elif delivery.outcome is Outcome.RECIPIENT_REJECTED:
-                    self._hard_bounce(connection, pending, delivery)
-                else:
-                    self._retry(connection, pending, delivery.reason,
-                                sender_paused=delivery.outcome is Outcome.SENDER_REJECTED)
-            if sent_events:
-                connection.execute(insert(EVENTS), sent_events)
+        """Take a chunk's answers, to be written with the next transaction."""
+        for _, delivery in results:
+            if delivery.outcome is Outcome.SENDER_REJECTED:
+                self.sender_rejection = delivery.reason  # our sender, whoever holds the lease
+        self.delivered.extend(results)
+
+    def flush_deliveries(self) -> None:
+        """Write the answers still held back, once the tick sends nothing more."""
+        if self.delivered:
+            with self._transaction():
+                pass
 
     def postpone(self, rest: list[Pending], until: datetime, reason: str) -> None:
-        with writing(self.engine) as connection:
-            for pending in self._still_ours(connection, rest):
+        with self._transaction() as (connection, writes):
+            for pending in self._still_ours(connection, rest, writes):
                 self.outcomes["deferred"] += 1
-                connection.execute(update(OUTBOX).where(OUTBOX.c.id == pending.outbox_id)
-                                   .values(status="deferred", reason=reason,
-                                           next_attempt_at=until))
-                self._complete(connection, pending.claim, next_touch_at=until)
+                writes.change_outbox(pending.outbox_id, status="deferred", reason=reason,
+                                     next_attempt_at=until)
+                writes.complete(pending.claim, next_touch_at=until)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[tuple[Connection, Writes]]:
+        """A write transaction that records the answers held back, then what the caller adds."""
+        writes, answers = Writes(self.now), self.delivered
+        with writing(self.engine) as connection:
+            self._record(connection, writes, answers)
+            yield connection, writes
+            self._flush(connection, writes)
+        self.delivered = []
+        self.in_doubt.difference_update(pending.claim.id for pending, _ in answers)
+
+    def _record(self, connection: Connection, writes: Writes,
+                answers: list[tuple[Pending, Delivery]]) -> None:
+        # Fenced by the outbox row: a worker that took the enrollment over after our lease
+        # expired, and sent or settled this touch, has the last word on it.
+        ours = still_sending(connection, {p.outbox_id: p.attempts + 1 for p, _ in answers})
+        for pending, delivery in answers:
+            if pending.outbox_id not in ours:
+                self._lease_lost(pending, "not recording its delivery")
+            elif delivery.outcome is Outcome.SENT:
+                self._sent(writes, pending)
+            elif delivery.outcome is Outcome.RECIPIENT_REJECTED:
+                self._hard_bounce(writes, pending, delivery)
+            else:
+                self._retry(writes, pending, delivery.reason,
+                            sender_paused=delivery.outcome is Outcome.SENDER_REJECTED)
 
     # -- helpers --
 
-    def _still_ours(self, connection: Connection, chunk: list[Pending]) -> list[Pending]:
+    def _flush(self, connection: Connection, writes: Writes) -> dict[tuple[int, int], int]:
+        """Write `writes`; returns the new outbox ids by (enrollment, touch)."""
+        written = writes.flush(connection)
+        for claim in written.lost:
+            log.warning("enrollment %s: lease lost before its outcome was recorded; "
+                        "the worker holding it now decides", claim.id)
+        return written.outbox_ids
+
+    def _still_ours(self, connection: Connection, chunk: list[Pending],
+                    writes: Writes) -> list[Pending]:
         """The touches whose enrollment this worker still holds, locked until the transaction
         ends. Of the rest, those stopped meanwhile (a reply, an unsubscribe) are skipped; the
         others were taken over by a worker after the lease expired and are its business."""
@@ -223,9 +244,9 @@ class Recorder:
         for pending in lost:
             if pending.claim.id in stopped:
                 self.outcomes["skipped"] += 1
-                connection.execute(update(OUTBOX).where(OUTBOX.c.id == pending.outbox_id).values(
-                    status="skipped",
-                    reason=f"enrollment stopped before the send: {stopped[pending.claim.id]}"))
+                writes.change_outbox(
+                    pending.outbox_id, status="skipped",
+                    reason=f"enrollment stopped before the send: {stopped[pending.claim.id]}")
             else:
                 self._lease_lost(pending, "leaving the touch to it")
         return [p for p in chunk if p.claim.id in held]
@@ -235,43 +256,35 @@ class Recorder:
         log.warning("enrollment %s touch %s: lease lost to another worker; %s",
                     pending.claim.id, pending.touch_index + 1, consequence)
 
-    def _sent(self, connection: Connection, pending: Pending) -> dict[str, Any]:
+    def _sent(self, writes: Writes, pending: Pending) -> None:
         self.outcomes["sent"] += 1
-        connection.execute(update(OUTBOX).where(OUTBOX.c.id == pending.outbox_id)
-                           .values(status="sent", sent_at=self.now, reason=None))
-        self._advance(connection, pending.claim, pending.sequence, pending.facts)
-        return {"lead_id": pending.claim.lead_id, "type": "sent", "at": self.now,
-                "outbox_id": pending.outbox_id, "machine": False,
-                "data": {"sequence": pending.sequence.id, "touch": pending.touch_index + 1,
-                         "variant": pending.variant, "subject": pending.subject}}
+        writes.change_outbox(pending.outbox_id, status="sent", sent_at=self.now, reason=None)
+        writes.add_event(pending.claim.lead_id, "sent", pending.outbox_id,
+                         {"sequence": pending.sequence.id, "touch": pending.touch_index + 1,
+                          "variant": pending.variant, "subject": pending.subject})
+        self._advance(writes, pending.claim, pending.sequence, pending.facts)
 
-    def _hard_bounce(self, connection: Connection, pending: Pending, delivery: Delivery) -> None:
+    def _hard_bounce(self, writes: Writes, pending: Pending, delivery: Delivery) -> None:
         self.outcomes["bounced"] += 1
-        lead_id = pending.claim.lead_id
-        connection.execute(update(OUTBOX).where(OUTBOX.c.id == pending.outbox_id)
-                           .values(status="failed", reason=delivery.reason))
-        connection.execute(update(LEADS).where(LEADS.c.id == lead_id)
-                           .values(status="bounced", updated_at=self.now))
-        connection.execute(insert(EVENTS).values(
-            lead_id=lead_id, type="bounced", at=self.now, outbox_id=pending.outbox_id,
-            machine=False, data={"kind": "hard", "reason": delivery.reason,
-                                 "code": delivery.code, "enhanced": delivery.enhanced}))
-        self._complete(connection, pending.claim, status="stopped", stop_reason="bounced",
-                       next_touch_at=None)
-        stop_enrollments(connection, lead_id, "bounced", self.now)
+        writes.change_outbox(pending.outbox_id, status="failed", reason=delivery.reason)
+        writes.add_event(pending.claim.lead_id, "bounced", pending.outbox_id,
+                         {"kind": "hard", "reason": delivery.reason, "code": delivery.code,
+                          "enhanced": delivery.enhanced})
+        writes.complete(pending.claim, status="stopped", stop_reason="bounced",
+                        next_touch_at=None)
+        writes.bounce(pending.claim.lead_id)
 
-    def _retry(self, connection: Connection, pending: Pending, reason: str,
+    def _retry(self, writes: Writes, pending: Pending, reason: str,
                sender_paused: bool = False) -> None:
         """Try again after a backoff; a refused sender costs no attempt and waits for the pause
         to end, like the rest of the batch (no worker should retry it any earlier)."""
-        attempts = pending.attempts + 1
+        attempts = pending.attempts + 1  # still_sending saw this count, and locked the row
         if not sender_paused and attempts >= self.config.max_attempts:
             self.outcomes["failed"] += 1
             log.warning("enrollment %s touch %s failed after %s attempts: %s",
                         pending.claim.id, pending.touch_index + 1, attempts, reason)
-            connection.execute(update(OUTBOX).where(OUTBOX.c.id == pending.outbox_id)
-                               .values(status="failed", reason=reason))
-            self._advance(connection, pending.claim, pending.sequence, pending.facts)
+            writes.change_outbox(pending.outbox_id, status="failed", reason=reason)
+            self._advance(writes, pending.claim, pending.sequence, pending.facts)
             return
         self.outcomes["retried"] += 1
         delay = (self.config.sender_pause if sender_paused else
@@ -279,32 +292,23 @@ class Recorder:
         values: dict[str, Any] = {"status": "deferred", "reason": reason,
                                   "next_attempt_at": self.now + delay}
         if sender_paused:
-            values["attempts"] = OUTBOX.c.attempts - 1
-        connection.execute(update(OUTBOX).where(OUTBOX.c.id == pending.outbox_id).values(**values))
-        self._complete(connection, pending.claim, next_touch_at=self.now + delay)
+            values["attempts"] = pending.attempts
+        writes.change_outbox(pending.outbox_id, **values)
+        writes.complete(pending.claim, next_touch_at=self.now + delay)
 
-    def _advance(self, connection: Connection, claim: Claimed, sequence: Sequence,
+    def _advance(self, writes: Writes, claim: Claimed, sequence: Sequence,
                  facts: LeadFacts) -> None:
         position = claim.position + 1
         due = next_touch_time(sequence, position, self.now, facts, self.config.jitter)
         if due is None:
-            self._complete(connection, claim, position=position, status="finished",
-                           stop_reason="finished", next_touch_at=None)
+            writes.complete(claim, position=position, status="finished",
+                            stop_reason="finished", next_touch_at=None)
         else:
-            self._complete(connection, claim, position=position, next_touch_at=due)
+            writes.complete(claim, position=position, next_touch_at=due)
 
-    def _complete(self, connection: Connection, claim: Claimed, **values: Any) -> None:
-        if not complete(connection, claim, self.now, **values):
-            log.warning("enrollment %s: lease lost before its outcome was recorded; "
-                        "the worker holding it now decides", claim.id)
-
-    def _upsert_outbox(self, connection: Connection, claim: Claimed, msg_id: str,
-                       values: dict[str, Any], existing: dict[str, Any] | None) -> int:
+    def _upsert_outbox(self, claim: Claimed, msg_id: str, existing: dict[str, Any] | None,
+                       **values: Any) -> None:
         if existing:
-            connection.execute(update(OUTBOX).where(OUTBOX.c.id == existing["id"]).values(**values))
-            return int(existing["id"])
-        row = {"enrollment_id": claim.id, "touch_index": claim.position,
-               "lead_id": claim.lead_id, "message_id": msg_id, "attempts": 0,
-               "created_at": self.now, **values}
-        return int(connection.execute(insert(OUTBOX).values(**row).returning(OUTBOX.c.id))
-                   .scalar_one())
+            self.plan.change_outbox(existing["id"], **values)
+        else:
+            self.plan.add_outbox(claim, msg_id, **values)

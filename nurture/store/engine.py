@@ -10,12 +10,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 5000
 _IMMEDIATE = "nurture_sqlite_immediate"
+_MIGRATION_LOCK = 0x6E75727475726500  # "nurture\0": the advisory lock migrations hold
 
 
 def _json_serializer(value: Any) -> str:
@@ -107,8 +108,12 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
         is_sqlite = connection.dialect.name == "sqlite"
         if is_sqlite:
             _sqlite_foreign_keys(connection, on=False)
+            connection.execution_options(**{_IMMEDIATE: True})  # one migrator at a time
         try:
             with connection.begin():
+                if not is_sqlite:  # workers starting together migrate one after the other
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                       {"key": _MIGRATION_LOCK})
                 yield connection
                 if is_sqlite:
                     _check_foreign_keys(connection)

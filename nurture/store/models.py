@@ -47,12 +47,26 @@ def _rep_fk() -> Any:
 
 
 class Rep(SQLModel, table=True):
-    """A sales rep who can own leads and receive handoffs."""
+    """A sales rep who can own leads and receive handoffs. Every column but `away` and
+    `rotation_credit` is copied from the [[reps]] of the configuration (engine/reps.py)."""
 
     id: int | None = Field(default=None, primary_key=True)
     name: str
     email: str = Field(sa_type=LowerString, unique=True)
     teams: list[str] = Field(default_factory=list, sa_type=JSONType)
+    countries: list[str] = Field(default_factory=list, sa_type=JSONType)
+    regions: list[str] = Field(default_factory=list, sa_type=JSONType)
+    industries: list[str] = Field(default_factory=list, sa_type=JSONType)
+    capacity: int = 50
+    weight: int = 1
+    timezone: str = "UTC"
+    working_hours: str = "09:00-17:00"
+    working_days: str = "mon-fri"
+    # Out-of-office periods, [{"start": "2026-07-01", "end": "2026-07-14"}]: from the
+    # configuration, and set through the API (kept when the configuration is synced again).
+    out_of_office: list[dict[str, str]] = Field(default_factory=list, sa_type=JSONType)
+    away: list[dict[str, str]] = Field(default_factory=list, sa_type=JSONType)
+    rotation_credit: float = 0.0  # weighted round-robin state (core/assignment.py)
     active: bool = True
 
 
@@ -64,6 +78,9 @@ class Lead(SQLModel, table=True):
         # The enrollment sweep's queue: leads that entered a stage or changed since last looked at.
         Index("ix_lead_needs_enrollment", "id", sqlite_where=text("needs_enrollment"),
               postgresql_where=text("needs_enrollment")),
+        # The rules sweep's queue: leads whose time-based facts next change by then.
+        Index("ix_lead_rules_due", "rules_due_at", sqlite_where=text("rules_due_at IS NOT NULL"),
+              postgresql_where=text("rules_due_at IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -93,6 +110,12 @@ class Lead(SQLModel, table=True):
     created_at: datetime = _when()
     updated_at: datetime = _when()
     needs_enrollment: bool = True  # set on import, stage change and attribute change
+    scored_at: datetime | None = _when(nullable=True)  # `score` and `fit` computed as of then
+    # When the rules sweep looks at the lead next (None: only an event or a change will). An
+    # insert that leaves it out (the CSV import, a new Lead) gets a time long past: due at once.
+    rules_due_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime,
+        sa_column_kwargs={"server_default": text("'1970-01-01 00:00:00.000000'")})
 
 
 class StageChange(SQLModel, table=True):
@@ -240,3 +263,82 @@ class Task(SQLModel, table=True):
     title: str
     due_at: datetime = _when()
     done_at: datetime | None = _when(nullable=True)
+
+
+# ── Handoff to reps (nurture/engine/handoff.py, sla.py, digest.py, notices.py) ──────────────
+
+# Handoff requests among all events, so looking for unhandled ones reads only those
+# (see engine/handoff_queue.py for the cursor that keeps the scan to the pending ones).
+Index("ix_event_handoff_requested", Event.__table__.c.id,  # type: ignore[attr-defined]
+      sqlite_where=text("type = 'handoff_requested'"),
+      postgresql_where=text("type = 'handoff_requested'"))
+
+
+class Handoff(SQLModel, table=True):
+    """One handled `handoff_requested` event: the rep who got the lead, why, and the SLA clock.
+    The unique event id is the claim: a second worker's insert for the same event fails."""
+
+    __table_args__ = (
+        # The SLA queue: only handoffs still waiting for a `contacted` event are in it.
+        Index("ix_handoff_sla_due", "sla_due_at", sqlite_where=text("sla_due_at IS NOT NULL"),
+              postgresql_where=text("sla_due_at IS NOT NULL")),
+        Index(None, "rep_id", "assigned_at"),  # a rep's new leads, for the digest
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", ondelete="CASCADE", unique=True)
+    lead_id: int = Field(foreign_key="lead.id", ondelete="CASCADE", index=True)
+    rep_id: int | None = Field(default=None, foreign_key="rep.id", ondelete="SET NULL")
+    status: str  # "assigned", "unassigned" (no rep could take it) or "failed"
+    reason: str
+    rule: str | None = None
+    from_stage: str | None = None
+    to_stage: str | None = None
+    created_at: datetime = _when()
+    assigned_at: datetime | None = _when(nullable=True)
+    holders: list[int] = Field(default_factory=list, sa_type=JSONType)  # every rep who had it
+    # "awaiting" contact, "reminded" (a reassignment starts "awaiting" again for the new rep),
+    # then "contacted", "escalated" (nobody else could take it), "superseded" (a newer handoff
+    # of the lead) or "owner_changed" (moved by a person).
+    sla_state: str | None = None
+    sla_due_at: datetime | None = _when(nullable=True)
+
+
+class HandoffCursor(SQLModel, table=True):
+    """Where the scan for unhandled handoff requests starts (one row, id 1)."""
+
+    __tablename__ = "handoff_cursor"
+
+    id: int | None = Field(default=None, primary_key=True)
+    floor: int = 0  # every request with an event id up to here is handled
+    candidate: int | None = None  # the next floor, once `candidate_since` is old enough
+    candidate_since: datetime | None = _when(nullable=True)
+
+
+class Notice(SQLModel, table=True):
+    """An email to a rep or the manager, or a webhook POST, written before it is sent and
+    retried with backoff until delivered or given up; `key` makes each one happen once."""
+
+    __table_args__ = (
+        Index("ix_notice_due", "next_attempt_at", sqlite_where=text("status = 'pending'"),
+              postgresql_where=text("status = 'pending'")),
+        Index(None, "rep_id", "purpose", "created_at"),  # a rep's previous digest
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)  # e.g. "handoff:12:email", "digest:3:2026-03-02"
+    kind: str  # "email" or "webhook"
+    purpose: str  # "handoff", "sla_reminder", "sla_reassigned", "digest", "unassigned"
+    rep_id: int | None = Field(default=None, foreign_key="rep.id", ondelete="SET NULL")
+    lead_id: int | None = Field(default=None, foreign_key="lead.id", ondelete="SET NULL")
+    recipient: str  # the email address; for a webhook, the configured URL is used
+    message_id: str
+    body: str  # the whole MIME message, or the JSON body of the POST
+    status: str = "pending"  # "pending", "sent", "failed", or "skipped" (nothing to say)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _when(nullable=True)
+    last_error: str | None = None
+    created_at: datetime = _when()
+    sent_at: datetime | None = _when(nullable=True)
+    lease_token: str | None = None
+    lease_expires_at: datetime | None = _when(nullable=True)

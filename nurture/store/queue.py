@@ -10,14 +10,53 @@ lease was taken over changes nothing (the caller checks the row count).
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Update,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from nurture.store.models import Enrollment
 
 TABLE = Enrollment.__table__  # type: ignore[attr-defined]
+_COMPLETE = update(TABLE).where(TABLE.c.id == bindparam("claim_id"),
+                                TABLE.c.lease_token == bindparam("claim_token"))
+_RELEASED = {"lease_token": None, "lease_expires_at": None, "claimed_by": None}
+
+
+def in_list(column: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[bool]:
+    """`column IN` the list bound as `name`. On PostgreSQL `= ANY(array)`: one parameter, so
+    the SQL is the same whatever the list's length and psycopg prepares it once (an IN of 64
+    parameters took 3 ms a query where the array took 0.5 ms, on a busy 2-core machine); on
+    SQLite an expanding IN. Statements using it are built once per dialect."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+@cache
+def _hold(dialect: str) -> Update:
+    return (
+        update(TABLE)
+        .where(in_list(TABLE.c.id, "claim_ids", dialect),
+               TABLE.c.lease_token == bindparam("claim_token"))
+        .values(claimed_by=TABLE.c.claimed_by)  # a no-op write: it takes the locks
+        .returning(TABLE.c.id)
+    )
 
 
 @dataclass(frozen=True)
@@ -61,39 +100,46 @@ def claim_due(connection: Connection, worker: str, now: datetime, limit: int,
                   key=lambda c: (c.next_touch_at, c.id))
 
 
-def fenced(claim: Claimed) -> ColumnElement[bool]:
-    """The WHERE clause that makes an update count only while `claim` still holds the lease."""
-    return and_(TABLE.c.id == claim.id, TABLE.c.lease_token == claim.lease_token)
-
-
 def complete(connection: Connection, claim: Claimed, now: datetime, **values: object) -> bool:
     """Record the outcome for a claimed enrollment and release it; False if the lease was lost."""
-    statement = (
-        update(TABLE).where(fenced(claim))
-        .values(**values, lease_token=None, lease_expires_at=None, claimed_by=None, updated_at=now)
-    )
-    return connection.execute(statement).rowcount == 1
+    return complete_many(connection, [(claim, values)], now) == 1
 
 
-def hold(connection: Connection, claims: list[Claimed]) -> set[int]:
+def complete_many(connection: Connection,
+                  outcomes: Iterable[tuple[Claimed, Mapping[str, object]]], now: datetime) -> int:
+    """`complete` for many claims: one fenced UPDATE run for all the rows (executemany) per
+    set of columns written. Returns how many rows were still held, and so changed."""
+    rows = [{**values, **_RELEASED, "updated_at": now,
+             "claim_id": claim.id, "claim_token": claim.lease_token}
+            for claim, values in outcomes]
+    return sum(connection.execute(_COMPLETE, group).rowcount for group in _by_columns(rows))
+
+
+def _by_columns(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows grouped by the columns they name: one executemany takes rows of the same keys."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(sorted(row))].append(row)
+    return list(groups.values())
+
+
+def hold(connection: Connection, claims: Iterable[Claimed]) -> set[int]:
     """Ids of `claims` that still hold their lease, row-locked (on SQLite: the write lock) until
     the transaction ends, so no other worker takes them over while the caller acts on them."""
-    if not claims:
-        return set()
-    statement = (
-        update(TABLE).where(or_(*(fenced(claim) for claim in claims)))
-        .values(claimed_by=TABLE.c.claimed_by)  # a no-op write: it takes the locks
-        .returning(TABLE.c.id)
-    )
-    return set(connection.execute(statement).scalars())
-
-
-def release(connection: Connection, claims: list[Claimed], now: datetime) -> int:
-    """Give claimed rows back untouched (e.g. on shutdown); returns how many were still ours."""
-    released = 0
+    by_token: dict[str, list[int]] = defaultdict(list)
     for claim in claims:
-        released += complete(connection, claim, now)
-    return released
+        by_token[claim.lease_token].append(claim.id)
+    held: set[int] = set()
+    for token, ids in by_token.items():  # one token per claim_due call: usually one statement
+        parameters = {"claim_ids": ids, "claim_token": token}
+        held.update(connection.execute(_hold(connection.dialect.name), parameters).scalars())
+    return held
+
+
+def release(connection: Connection, claims: Iterable[Claimed], now: datetime) -> int:
+    """Give claimed rows back untouched (e.g. after a failed tick); returns how many were still
+    ours — rows already completed, or taken over by another worker, are left alone."""
+    return complete_many(connection, ((claim, {}) for claim in claims), now)
 
 
 def due_backlog(connection: Connection, now: datetime) -> int:

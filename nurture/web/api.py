@@ -1,9 +1,12 @@
 """The event and lead API under /api (Bearer auth; OpenAPI at /api/openapi.json).
 
-POST /api/leads         create or update a lead by email (e.g. from a web form)
-POST /api/events        one event or a batch; stored all or nothing, idempotent by client_id
-GET  /api/leads/{id}    the lead and its story
+POST /api/leads              create or update a lead by email (e.g. from a web form)
+POST /api/events             one event or a batch; stored all or nothing, idempotent by client_id
+GET  /api/leads/{id}         the lead and its story
+POST /api/leads/{id}/move    move the lead to another stage by hand, with a reason
 A payload that does not validate gets 422 naming each field at fault; nothing of it is stored.
+A new or changed lead, and the lead of each event, is scored and run through the stage rules
+in the same transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from nurture.engine.events import EVENTS, LEADS, NewEvent, record_event
+from nurture.engine.assess import WHY_CHANGED, News, assess_lead
+from nurture.engine.events import EVENTS, LEADS, EventBatch, NewEvent, record_event
+from nurture.engine.stages import MoveRefused, move_lead
 from nurture.files.leads_csv import LEAD_FIELDS, LeadRow, lead_row_from_values
 from nurture.files.loader import Project
 from nurture.store.engine import writing
@@ -26,8 +31,10 @@ from nurture.web.api_models import (
     EventsIn,
     EventsStored,
     LeadIn,
+    LeadMoved,
     LeadSaved,
     LeadStoryOut,
+    MoveIn,
     StoredEvent,
 )
 from nurture.web.auth import require_api_key
@@ -48,9 +55,15 @@ router = APIRouter(
 def save_lead(payload: LeadIn, response: Response, context: Context) -> LeadSaved:
     """Create the lead, or update the one with this email (200 updated, 201 created)."""
     row = _lead_row(payload)
-    stage = _entry_stage(payload.stage, context.project())
+    project, now = context.project(), context.clock.now()
+    stage = _entry_stage(payload.stage, project)
     with writing(context.engine) as connection:
-        result = upsert_leads(connection, [row], stage, context.clock.now())
+        result = upsert_leads(connection, [row], stage, now)
+        if result.inserted or result.updated:
+            lead_id = connection.execute(select(LEADS.c.id)
+                                         .where(LEADS.c.email == row.email)).scalar_one()
+            assess_lead(connection, project, lead_id, now,
+                        News(why=WHY_CHANGED if result.updated else None))
     with Session(context.engine) as session:
         lead = get_lead_by_email(session, row.email)
     assert lead is not None
@@ -83,6 +96,25 @@ def get_lead(lead_id: int, context: Context) -> LeadStoryOut:
     return LeadStoryOut(lead=story.lead, stage_changes=story.stage_changes,
                         score_changes=story.score_changes, events=story.events,
                         enrollments=story.enrollments, outbox=story.outbox)
+
+
+@router.post("/leads/{lead_id}/move", response_model=LeadMoved,
+             responses={404: {"description": "no lead with this id"}})
+def move(lead_id: int, payload: MoveIn, context: Context) -> LeadMoved:
+    """Move the lead to another stage by hand: its sequences stop, the new stage's start, and
+    the move is kept in its history with the reason given."""
+    try:
+        with writing(context.engine) as connection:
+            moved = move_lead(connection, context.project(), lead_id, payload.stage,
+                              payload.reason, context.clock.now())
+    except MoveRefused as exc:
+        raise RequestValidationError([_error(("body", "stage"), str(exc))]) from exc
+    if moved is None:
+        raise HTTPException(404, f"no lead with id {lead_id}")
+    with Session(context.engine) as session:
+        story = lead_story(session, lead_id)
+    assert story is not None
+    return LeadMoved(lead=story.lead, stage_change=story.stage_changes[-1])
 
 
 def _lead_row(payload: LeadIn) -> LeadRow:
@@ -141,14 +173,16 @@ def _store_in(connection: Connection, context: WebContext, events: list[EventIn]
     )}
     project, now = context.project(), context.clock.now()
     results = []
+    batch = EventBatch()  # each lead is rescored and ruled once, after all its events
     for event, lead_id in zip(events, lead_ids, strict=True):
         event_id = stored_before.get(event.client_id)
         if event_id is None:
             event_id = record_event(connection, project, NewEvent(
                 lead_id=lead_id, type=event.type, at=event.at or now, data=event.data,
-                source=SOURCE, client_id=event.client_id))
+                source=SOURCE, client_id=event.client_id), now, batch)
         results.append(StoredEvent(client_id=event.client_id, id=event_id,
                                    duplicate=event.client_id in stored_before))
+    batch.assess(connection, project, now)
     duplicates = sum(r.duplicate for r in results)
     return EventsStored(stored=len(results) - duplicates, duplicates=duplicates, events=results)
 

@@ -100,6 +100,20 @@ class EventsStored(BaseModel):
     events: list[StoredEvent]
 
 
+class MoveIn(_In):
+    """A move of a lead to another stage, by hand."""
+
+    stage: str = Field(min_length=1, max_length=100, description="the id of a stage in "
+                                                                 "pipeline.toml")
+    reason: str = Field(min_length=1, max_length=1000, description=(
+        "why, in words: kept in the lead's stage history"))
+
+
+class LeadMoved(BaseModel):
+    lead: Lead
+    stage_change: StageChange
+
+
 class LeadStoryOut(BaseModel):
     """The lead with its stage and score history, events, enrollments and emails, oldest first."""
 

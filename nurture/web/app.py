@@ -7,9 +7,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from nurture import __version__
 from nurture.metrics import Metrics
-from nurture.web import api, inbound, tracking, unsubscribe
+from nurture.web import api, inbound, reps, unsubscribe
 from nurture.web.body_limit import BodyLimit
 from nurture.web.state import WebContext
+from nurture.web.tracking import TrackingRoutes
 
 
 def create_app(metrics: Metrics, context: WebContext | None = None) -> FastAPI:
@@ -29,6 +30,7 @@ def create_app(metrics: Metrics, context: WebContext | None = None) -> FastAPI:
     if context is not None:
         app.state.nurture = context
         app.add_middleware(BodyLimit, max_bytes=context.max_body_bytes)
-        for module in (tracking, unsubscribe, api, inbound):
+        app.add_middleware(TrackingRoutes, context=context)  # outermost: the busiest routes
+        for module in (unsubscribe, api, inbound, reps):
             app.include_router(module.router)
     return app

@@ -32,5 +32,5 @@ def test_three_workers_on_postgresql_send_every_touch_exactly_once(postgres_site
     logs = [worker.log for worker in workers]
     assert all("dispatch: claimed" in log for log in logs), "a worker sent nothing"
     assert not any("Traceback" in log for log in logs)
-    swept = [int(n) for log in logs for n in re.findall(r"enrollment sweep: (\d+) leads", log)]
+    swept = [int(n) for log in logs for n in re.findall(r"enroll: (\d+) leads looked at", log)]
     assert sum(swept) == LEADS, "sweeps overlapped: the advisory lock did not keep them apart"

@@ -11,7 +11,7 @@ import nurture.store.models  # noqa: F401  (registers the tables)
 from nurture.store.engine import make_engine, upgrade
 
 TABLES = {"lead", "stage_change", "enrollment", "outbox", "event", "score_change", "rep",
-          "suppression", "task", "alembic_version"}
+          "suppression", "task", "handoff", "handoff_cursor", "notice", "alembic_version"}
 
 
 def test_upgrade_creates_every_table(engine: Engine) -> None:
@@ -28,7 +28,7 @@ def test_upgrade_twice_is_harmless(engine: Engine) -> None:
     upgrade(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
-            ("0001",)
+            ("0003",)
         ]
 
 
@@ -60,3 +60,19 @@ def test_due_query_uses_the_due_index(engine: Engine) -> None:
             plan = [row[-1] for row in connection.execute(text(f"EXPLAIN QUERY PLAN {query}"))]
     assert "ix_enrollment_due" in " ".join(plan)
 
+
+
+def test_workers_starting_together_migrate_one_after_the_other(db_url: str) -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; from nurture.store.engine import upgrade; upgrade(sys.argv[1])"
+    workers = [subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE)
+               for _ in range(3)]
+    errors = [worker.communicate(timeout=60)[1].decode() for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0, 0], errors
+    engine = make_engine(db_url)
+    try:
+        assert "lead" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

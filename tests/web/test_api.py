@@ -10,7 +10,8 @@ import pytest
 
 from .conftest import API_KEY, NOW, Site
 
-ROUTES = [("POST", "/api/leads"), ("POST", "/api/events"), ("GET", "/api/leads/1")]
+ROUTES = [("POST", "/api/leads"), ("POST", "/api/events"), ("GET", "/api/leads/1"),
+          ("POST", "/api/leads/1/move")]
 
 
 def _event(client_id: str, **fields: Any) -> dict[str, Any]:
@@ -38,8 +39,9 @@ def test_with_no_keys_configured_the_api_refuses_everyone(site: Site) -> None:
 def test_the_openapi_document_lists_the_api_and_its_auth(site: Site) -> None:
     document = site.call("GET", "/api/openapi.json").json()
     assert set(document["paths"]) == {
-        "/api/leads", "/api/events", "/api/leads/{lead_id}",
-        "/api/inbound/bounce", "/api/inbound/reply"}
+        "/api/leads", "/api/events", "/api/leads/{lead_id}", "/api/leads/{lead_id}/move",
+        "/api/inbound/bounce", "/api/inbound/reply", "/api/reps",
+        "/api/reps/{email}/out-of-office"}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "EventIn" in document["components"]["schemas"]
 

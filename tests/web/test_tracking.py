@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from nurture.core.tokens import sign
 from nurture.engine.tracking_links import TouchRef, click_url, pixel_url
 
-from .conftest import BASE_URL, NOW, PERSON_IP, SECRET, Site
+from .conftest import BASE_URL, BROWSER, NOW, PERSON_IP, SECRET, Site
 
 LATER = NOW + timedelta(hours=1)
 PRICING = "https://example.com/pricing?plan=pro&seats=5#compare"
@@ -132,3 +134,27 @@ def test_open_redirect_attempts_fail(site: Site) -> None:
     followed = site.call("GET", f"/c/{token}?url=https://evil.test/&next=//evil.test")
     assert followed.headers["location"] == PRICING
     assert [e.data.get("url") for e in site.events() if e.type == "clicked"] == [PRICING]
+
+
+@pytest.mark.parametrize("kind", ["open", "click"])
+def test_tracking_routes_answer_only_get_and_head(site: Site, kind: str) -> None:
+    _, ref = _sent(site)
+    url = pixel_url(BASE_URL, SECRET, ref) if kind == "open" else click_url(
+        BASE_URL, SECRET, ref, PRICING)
+    response = site.call("POST", url)
+    assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD"
+    assert site.events() == []
+
+
+def test_a_pixel_behind_a_proxy_prefix_is_served(site: Site) -> None:
+    """uvicorn --root-path /t (a proxy serving the app under /t) puts the prefix in the path."""
+    _, ref = _sent(site)
+    token = pixel_url(BASE_URL, SECRET, ref).rpartition("/")[2]
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=site.app, root_path="/t")
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+            return await client.get(f"/t/o/{token}", headers={"User-Agent": BROWSER})
+
+    assert asyncio.run(send()).status_code == 200
+    assert [e.type for e in site.events()] == ["opened"]

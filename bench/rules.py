@@ -1,0 +1,255 @@
+"""Benchmark: the rules sweep — score, fit and stage rules — over every lead at once.
+
+    .venv/bin/python bench/rules.py [--leads 1000000] [--database sqlite|postgres|both]
+        [--batch-size 1000] [--pg postgresql://postgres@127.0.0.1:5432/test]
+
+Per database (a SQLite file; a fresh PostgreSQL schema, skipped with a message when no server
+answers): seed `--leads` leads spread over the example pipeline's stages (sequences/
+pipeline.toml), never scored and all due, and ten events per lead over the last 120 days —
+sent, delivered, opened, clicked (some on /pricing), page visits, forms, replies, a few machine
+opens — stored interleaved in time order, as they arrive, so a lead's events are scattered
+through the table. Seeding is SQL generating the rows server-side (a recursive CTE on SQLite,
+generate_series on PostgreSQL). Then, in a fresh process as the daemon would run it:
+
+  1. the full sweep: every lead's score rebuilt from its events, its fit graded, the rules
+     applied (moves, handoff requests, score history written);
+  2. the sweep a day later: leads whose day counts ticked over or whose score decayed a point;
+  3. a sweep with nothing due.
+
+Prints leads/s, the sweeping process's CPU time and peak RSS (ru_maxrss), what the sweep did,
+and the load average before and after (other work on the machine skews wall-clock figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from harness import postgres_schema
+from sqlalchemy import Engine, bindparam, text
+
+from nurture.engine.rules_sweep import SweepReport, sweep_rules
+from nurture.files.loader import load_project
+from nurture.store.engine import make_engine, upgrade
+from nurture.store.types import UTCDateTime
+
+REPO = Path(__file__).resolve().parents[1]
+SEQUENCES = REPO / "sequences"
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+EVENTS_PER_LEAD = 10
+HISTORY_DAYS = 120
+TITLES = ("VP Operations", "Head of Logistics", "Operations Manager", "Director of Finance",
+          "Founder", "Team Lead", "Analyst", "Engineer", "Chief Operating Officer",
+          "Procurement Manager", "Coordinator", "Office Manager")
+INDUSTRIES = ("Logistics", "Manufacturing", "Retail", "Healthcare", "Financial Services",
+              "Software", "Education", "Hospitality")
+SIZES = (3, 8, 15, 30, 45, 60, 120, 250, 480, 900, 2500, 12000)
+# (share in %, type, data): what a lead's event stream looks like.
+MIX = (
+    (33, "sent", "{}"), (10, "delivered", "{}"), (24, "opened", "{}"),
+    (4, "clicked", '{"url": "https://relay.example.com/pricing?plan=team"}'),
+    (8, "clicked", '{"url": "https://relay.example.com/case-studies"}'),
+    (8, "page_visited", '{"url": "https://relay.example.com/blog/ops"}'),
+    (3, "page_visited", '{"url": "https://relay.example.com/security"}'),
+    (1, "form_submitted", '{"form": "demo-request"}'),
+    (2, "form_submitted", '{"form": "newsletter"}'),
+    (3, "replied", "{}"), (1, "meeting_booked", "{}"), (3, "opened machine", "{}"),
+)
+BOOKED = '{"meeting_status": "booked"}'  # one lead in 97: the meeting-booked rule hands off
+# Stages of seeded leads, by i % 20: mostly prospecting, the rest along the funnel.
+STAGES = (("prospecting",) * 11 + ("mql",) * 3 + ("sql", "meeting", "nurture", "nurture",
+                                                  "lost", "customer"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--pg", default=PG_URL)
+    parser.add_argument("--fast-conditions", action="store_true", help=(
+        "evaluate conditions as proposed for nurture/core/expressions.py (see "
+        "use_shared_condition_contexts)"))
+    args = parser.parse_args()
+    if args.database in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{Path(folder) / 'rules.db'}"
+            sqlite = make_engine(url)
+            run("SQLite", sqlite, url, args)
+            sqlite.dispose()
+    if args.database in ("postgres", "both"):
+        with postgres_schema(args.pg) as postgres:
+            if postgres is not None:
+                run("PostgreSQL", postgres, postgres.url.render_as_string(hide_password=False),
+                    args)
+
+
+def run(label: str, engine: Engine, url: str, args: argparse.Namespace) -> None:
+    upgrade(engine)
+    started = time.perf_counter()
+    seed(engine, args.leads)
+    print(f"{label}: {args.leads:,} leads and {args.leads * EVENTS_PER_LEAD:,} events seeded "
+          f"in {time.perf_counter() - started:.1f} s")
+    load_before = os.getloadavg()
+    for title, now in (("full sweep (score + fit + rules)", NOW),
+                       ("a day later", NOW + timedelta(days=1)),
+                       ("nothing due", NOW + timedelta(days=1))):
+        result = in_worker(url, now, args)
+        print(f"  {title}: {result.report.leads:,} leads in {result.seconds:.1f} s "
+              f"({result.report.leads / max(result.seconds, 1e-9):,.0f} leads/s); sweeper CPU "
+              f"{result.cpu:.1f} s; sweeper peak RSS {result.peak_rss_mb:.0f} MB")
+        print(f"    {result.report}")
+    load_after = os.getloadavg()
+    print(f"  load average before {'/'.join(f'{v:.2f}' for v in load_before)}, after "
+          f"{'/'.join(f'{v:.2f}' for v in load_after)} (1/5/15 min) on {os.cpu_count()} cores")
+
+
+@dataclass(frozen=True)
+class Swept:
+    report: SweepReport
+    seconds: float
+    cpu: float  # of the sweeping process, during the sweep (not the database server's)
+    peak_rss_mb: float
+
+
+def in_worker(url: str, now: datetime, args: argparse.Namespace) -> Swept:
+    """One sweep in a fresh process, as the daemon runs it: its time, CPU and peak RSS."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(sweep_once, (url, now, args.batch_size, args.fast_conditions))
+
+
+def sweep_once(url: str, now: datetime, batch_size: int, fast_conditions: bool) -> Swept:
+    if fast_conditions:
+        use_shared_condition_contexts()
+    engine = make_engine(url)
+    project = load_project(SEQUENCES)
+    started, cpu = time.perf_counter(), time.process_time()
+    report = sweep_rules(engine, project, now, batch_size=batch_size, max_batches=None)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    engine.dispose()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return Swept(report, seconds, cpu, peak)
+
+
+def use_shared_condition_contexts() -> None:
+    """--fast-conditions: conditions evaluated as proposed for nurture/core/expressions.py.
+    Jinja's TemplateExpression builds a fresh context for each call, merging every global into
+    it (three quarters of a condition's cost); running the compiled template over the context
+    dict itself (a "shared" context, the globals merged once) gives the same answers. Each
+    newly compiled Condition gets that evaluator; Condition.holds is unchanged."""
+    from collections import deque
+    from dataclasses import replace
+    from functools import lru_cache
+
+    from jinja2.runtime import new_context
+
+    from nurture.core import expressions
+
+    environment = expressions._ENV
+    shared_globals = dict(environment.globals)
+    compile_slowly = expressions._compile_cached.__wrapped__
+
+    @lru_cache(maxsize=4096)
+    def compile_fast(source: str, kind: str) -> expressions.Condition:
+        condition = compile_slowly(source, kind)
+        render = condition._evaluate._template.root_render_func  # type: ignore[attr-defined]
+
+        def evaluate(**context: Any) -> Any:
+            frame = new_context(environment, None, {}, {**shared_globals, **context}, True, None)
+            deque(render(frame), maxlen=0)
+            return frame.vars["result"]
+
+        return replace(condition, _evaluate=evaluate)
+
+    expressions._compile_cached = compile_fast
+
+
+# -- seeding -------------------------------------------------------------------------------
+
+def _pick(expression: str, values: tuple[object, ...]) -> str:
+    """SQL choosing values[expression % len(values)]."""
+    whens = " ".join(f"WHEN {i} THEN {_literal(v)}" for i, v in enumerate(values))
+    return f"CASE ({expression}) % {len(values)} {whens} END"
+
+
+def _literal(value: object) -> str:
+    return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
+
+
+def _mix(share: str, column: int) -> str:
+    """SQL picking column `column` (type, data, machine) of MIX by `share` (0..99)."""
+    whens, bound = [], 0
+    for percent, kind, data in MIX:
+        bound += percent
+        value = (kind.split()[0], data, "true" if kind.endswith("machine") else "false")[column]
+        whens.append(f"WHEN {share} < {bound} THEN {value if column == 2 else _literal(value)}")
+    return f"CASE {' '.join(whens)} END"
+
+
+def seed(engine: Engine, leads: int) -> None:
+    """`leads` leads (never scored, due at once) and ten events each, in one INSERT … SELECT
+    per table, the rows generated by the database itself; then each lead's last engagement."""
+    postgres = engine.dialect.name == "postgresql"
+    numbers = ("generate_series(1, :count) AS n(i)" if postgres else "n")
+    cte = "" if postgres else ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                               "WHERE i < :count) ")
+    jsonb = "CAST({} AS JSONB)" if postgres else "{}"
+    entered = (f"CAST(:now AS TIMESTAMPTZ) - (i % {HISTORY_DAYS}) * INTERVAL '1 day'"
+               if postgres else f"datetime(:now, '-' || (i % {HISTORY_DAYS}) || ' days')")
+    if not postgres:
+        entered = f"strftime('%Y-%m-%d %H:%M:%f000', {entered})"
+    lead_sql = f"""{cte}
+        INSERT INTO lead (email, first_name, company, title, industry, employees, country,
+            timezone, custom, stage, status, score, fit, stage_entered_at, created_at,
+            updated_at, needs_enrollment)
+        SELECT 'lead' || i || '@company' || (i % 50000) || '.example.com', 'Pat',
+            'Company ' || (i % 50000), {_pick('i * 7', TITLES)}, {_pick('i * 11', INDUSTRIES)},
+            {_pick('i * 13', SIZES)}, 'GB', 'Europe/London',
+            {jsonb.format(f"CASE WHEN i % 97 = 0 THEN '{BOOKED}' ELSE '{{}}' END")},
+            {_pick('i', STAGES)}, 'active', 0, 'D', {entered}, {entered}, {entered}, false
+        FROM {numbers}"""
+    span = HISTORY_DAYS * 86_400.0 / (leads * EVENTS_PER_LEAD)  # seconds between events
+    share = f"((i * 7919 + (i / {leads}) * 37) % 100)"  # spreads each lead's events over MIX
+    at = (f"CAST(:start AS TIMESTAMPTZ) + i * {span} * INTERVAL '1 second'" if postgres else
+          f"strftime('%Y-%m-%d %H:%M:%f000', julianday(:start) + i * {span / 86_400})")
+    series = ("generate_series(CAST(1 AS BIGINT), :events) AS n(i)" if postgres else "n")
+    event_sql = f"""{cte.replace(':count', ':events')}
+        INSERT INTO event (lead_id, type, at, data, machine)
+        SELECT i % {leads} + 1, {_mix('s', 0)}, {at}, {jsonb.format(_mix('s', 1))},
+            {_mix('s', 2)}
+        FROM (SELECT i, {share} AS s FROM {series}) AS numbered"""
+    engaged = """UPDATE lead SET last_engaged_at = (
+        SELECT max(at) FROM event WHERE event.lead_id = lead.id AND NOT event.machine
+            AND event.type IN ('opened', 'clicked', 'replied', 'form_submitted',
+                               'page_visited', 'meeting_booked'))"""
+    naive = NOW.replace(tzinfo=None).isoformat(sep=" ")
+    start = (NOW - timedelta(days=HISTORY_DAYS)).replace(tzinfo=None).isoformat(sep=" ")
+    stamp = (bindparam("now", type_=UTCDateTime), bindparam("start", type_=UTCDateTime))
+    with engine.begin() as connection:
+        if postgres:
+            connection.execute(text(lead_sql).bindparams(stamp[0]), {"count": leads, "now": NOW})
+            connection.execute(text(event_sql).bindparams(stamp[1]),
+                               {"events": leads * EVENTS_PER_LEAD, "start": NOW - timedelta(
+                                   days=HISTORY_DAYS)})
+        else:
+            connection.execute(text(lead_sql), {"count": leads, "now": naive})
+            connection.execute(text(event_sql), {"events": leads * EVENTS_PER_LEAD,
+                                                 "start": start})
+        connection.execute(text(engaged))
+    if postgres:
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+
+
+if __name__ == "__main__":
+    main()

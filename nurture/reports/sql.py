@@ -1,0 +1,69 @@
+"""The tables the reports read, and the two date computations that differ by dialect."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, Integer, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from nurture.store.models import Enrollment, Event, Lead, Outbox, Rep, StageChange
+from nurture.store.types import UTCDateTime
+
+LEADS = Lead.__table__  # type: ignore[attr-defined]
+STAGE_CHANGES = StageChange.__table__  # type: ignore[attr-defined]
+ENROLLMENTS = Enrollment.__table__  # type: ignore[attr-defined]
+OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+EVENTS = Event.__table__  # type: ignore[attr-defined]
+REPS = Rep.__table__  # type: ignore[attr-defined]
+FIRST_MONDAY = datetime(1970, 1, 5, tzinfo=UTC)  # weeks are counted from here, Monday 00:00 UTC
+
+
+def moment(value: datetime) -> ColumnElement[datetime]:
+    """A datetime bound as the columns store it, usable inside SQL expressions."""
+    return literal(value, UTCDateTime())
+
+
+class days_between(FunctionElement[float]):  # noqa: N801 - used like a SQL function
+    """Days (fractional) from the first timestamp to the second."""
+
+    type = Float()
+    inherit_cache = True
+    name = "days_between"
+
+
+@compiles(days_between, "sqlite")
+def _days_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(julianday({end}) - julianday({start}))"
+
+
+@compiles(days_between, "postgresql")
+def _days_postgresql(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)"
+
+
+class week_number(FunctionElement[int]):  # noqa: N801 - used like a SQL function
+    """Whole weeks from FIRST_MONDAY to a timestamp: equal for every moment of one
+    Monday-to-Sunday UTC week."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "week_number"
+
+
+@compiles(week_number, "sqlite")
+def _week_sqlite(element: week_number, compiler: SQLCompiler, **kw: Any) -> str:
+    (at,) = (compiler.process(arg, **kw) for arg in element.clauses)
+    # Timestamps after 1970 only, so truncating is flooring.
+    return f"CAST((julianday({at}) - julianday('1970-01-05')) / 7 AS INTEGER)"
+
+
+@compiles(week_number, "postgresql")
+def _week_postgresql(element: week_number, compiler: SQLCompiler, **kw: Any) -> str:
+    (at,) = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"FLOOR(EXTRACT(EPOCH FROM ({at} - TIMESTAMPTZ '1970-01-05 00:00:00+00')) / 604800)"

@@ -1,0 +1,147 @@
+"""The velocity report: how fast leads convert and what the pipeline closes per day.
+
+For a period: the leads created in it, how many of them were won by now and how long that took
+(overall conversion, time to convert); the opportunities (leads that reached the qualification
+step or beyond for the first time), the opportunities won and lost in it (win rate), the average
+won deal value and the sales cycle (qualification → won) of its wins; and sales velocity =
+opportunities × win rate × average deal value ÷ cycle length, per day. The same, week by week.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Connection, Select, func, literal, select, union_all
+
+from nurture.core.sequences import Pipeline
+from nurture.reports.filters import Filters, Window
+from nurture.reports.history import milestones
+from nurture.reports.rates import average, rate, sales_velocity
+from nurture.reports.sql import FIRST_MONDAY, days_between, week_number
+from nurture.reports.stages import Funnel, funnel_of
+
+WEEK = timedelta(weeks=1)
+TREND_WEEKS = 12  # weeks shown when the period has no start
+
+
+@dataclass(frozen=True)
+class FlowCounts:
+    """Raw sums over a period, which add up across weeks."""
+
+    leads: int = 0  # created in the period
+    converted: int = 0  # of those, won by now
+    days_to_convert: float = 0.0  # summed over the converted
+    opportunities: int = 0
+    won: int = 0
+    lost: int = 0  # opportunities lost (and never won)
+    won_value: float = 0.0
+    valued_wins: int = 0  # wins with a deal value
+    cycle_days: float = 0.0  # qualification → won, summed over the wins
+
+    def __add__(self, other: FlowCounts) -> FlowCounts:
+        return FlowCounts(*(getattr(self, f.name) + getattr(other, f.name)
+                            for f in fields(self)))
+
+
+@dataclass(frozen=True)
+class Velocity:
+    start: datetime | None
+    end: datetime
+    leads: int
+    converted: int
+    conversion_rate: float | None  # converted ÷ leads
+    average_days_to_convert: float | None  # created → won
+    opportunities: int
+    won: int
+    lost: int
+    win_rate: float | None  # won ÷ (won + lost)
+    won_value: float
+    average_won_value: float | None
+    sales_cycle_days: float | None  # qualification → won
+    velocity_per_day: float | None
+
+
+@dataclass(frozen=True)
+class VelocityReport:
+    window: Window
+    qualification: str | None  # the step where the sales cycle starts
+    period: Velocity
+    weeks: list[Velocity]  # Monday-to-Sunday UTC weeks, oldest first
+
+
+def summarize(counts: FlowCounts, start: datetime | None, end: datetime) -> Velocity:
+    """The rates of a period from its raw sums."""
+    win_rate = rate(counts.won, counts.won + counts.lost)
+    average_won = average(counts.won_value, counts.valued_wins)
+    cycle = average(counts.cycle_days, counts.won)
+    return Velocity(
+        start, end, counts.leads, counts.converted, rate(counts.converted, counts.leads),
+        average(counts.days_to_convert, counts.converted), counts.opportunities, counts.won,
+        counts.lost, win_rate, counts.won_value, average_won, cycle,
+        sales_velocity(counts.opportunities, win_rate, average_won, cycle))
+
+
+def velocity_report(connection: Connection, pipeline: Pipeline, filters: Filters,
+                    now: datetime) -> VelocityReport:
+    funnel = funnel_of(pipeline)
+    window = filters.window(now)
+    weekly = weekly_counts(connection, funnel, filters, window)
+    last = week_of(window.end - timedelta(microseconds=1))
+    first = week_of(window.start) if window.start else last - TREND_WEEKS + 1
+    weeks = [summarize(weekly.get(n, FlowCounts()), week_start(n), week_start(n + 1))
+             for n in range(first, last + 1)]
+    total = sum(weekly.values(), FlowCounts())
+    return VelocityReport(window, funnel.qualification,
+                          summarize(total, window.start, window.end), weeks)
+
+
+def week_of(moment: datetime) -> int:
+    return (moment - FIRST_MONDAY) // WEEK
+
+
+def week_start(number: int) -> datetime:
+    return FIRST_MONDAY + number * WEEK
+
+
+def weekly_counts(connection: Connection, funnel: Funnel, filters: Filters,
+                  window: Window) -> dict[int, FlowCounts]:
+    """FlowCounts per week number, for the weeks in `window` where something happened."""
+    m = milestones(funnel, filters).cte("milestones")
+    never_won = m.c.won_at.is_(None)
+
+    def per_week(at: ColumnElement, *sums: ColumnElement, where: tuple = ()) -> Select:
+        kind = literal(at.key)
+        week = week_number(at)
+        return (select(kind.label("kind"), week.label("week"), func.count().label("n"),
+                       *(s.label(f"sum{i}") for i, s in enumerate(sums)))
+                .where(window.holds(at), *where).group_by(week))
+
+    zero = literal(0.0)
+    rows = connection.execute(union_all(
+        per_week(m.c.created_at, func.count(m.c.won_at),
+                 func.coalesce(func.sum(days_between(m.c.created_at, m.c.won_at)), 0.0), zero),
+        per_week(m.c.qualified_at, zero, zero, zero),
+        per_week(m.c.won_at, func.count(m.c.deal_value),
+                 func.coalesce(func.sum(m.c.deal_value), 0.0),
+                 func.coalesce(func.sum(days_between(m.c.qualified_at, m.c.won_at)), 0.0)),
+        per_week(m.c.lost_at, zero, zero, zero,
+                 where=(never_won, m.c.qualified_at.is_not(None),
+                        m.c.lost_at >= m.c.qualified_at)),
+    ))
+    weekly: dict[int, FlowCounts] = {}
+    for kind, week, n, first, second, third in rows:
+        weekly[int(week)] = weekly.get(int(week), FlowCounts()) + _counts(kind, int(n), first,
+                                                                          second, third)
+    return weekly
+
+
+def _counts(kind: str, n: int, first: float, second: float, third: float) -> FlowCounts:
+    if kind == "created_at":
+        return FlowCounts(leads=n, converted=int(first), days_to_convert=float(second))
+    if kind == "qualified_at":
+        return FlowCounts(opportunities=n)
+    if kind == "won_at":
+        return FlowCounts(won=n, valued_wins=int(first), won_value=float(second),
+                          cycle_days=float(third))
+    return FlowCounts(lost=n)
