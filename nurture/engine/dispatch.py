@@ -71,7 +71,7 @@ class DispatchConfig:
     retry_base: timedelta = timedelta(minutes=1)
     retry_cap: timedelta = timedelta(hours=6)
     sender_pause: timedelta = timedelta(minutes=30)
-    on_interrupted: str = "resend"  # or "assume_sent"; see docs/delivery.md
+    on_interrupted: str = "resend"  # or "assume_sent"; see docs/operations.md
 
 
 @dataclass
