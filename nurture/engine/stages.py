@@ -103,13 +103,13 @@ def move_lead(connection: Connection, project: Project, lead_id: int, to_stage: 
               reason: str, now: datetime, source: str = "manual") -> Move | None:
     """Move a lead by hand; None when there is no such lead. The rules look at it again at the
     next sweep (their cool-down keeps it from being sent straight back)."""
-    stages = [stage.id for stage in project.pipeline.stages]
-    if to_stage not in stages:
-        raise MoveRefused(f"no stage {to_stage!r} in pipeline.toml (stages: {', '.join(stages)})")
     lead = connection.execute(select(LEADS).where(LEADS.c.id == lead_id)
                               .with_for_update(key_share=True)).one_or_none()
     if lead is None:
         return None
+    stages = [stage.id for stage in project.pipeline.stages]
+    if to_stage not in stages:
+        raise MoveRefused(f"no stage {to_stage!r} in pipeline.toml (stages: {', '.join(stages)})")
     if lead.stage == to_stage:
         raise MoveRefused(f"{lead.email} is already in stage {to_stage!r}")
     current = round(decayed_score(lead, project.pipeline.scoring, now), 4)

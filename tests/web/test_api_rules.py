@@ -93,8 +93,10 @@ def test_a_lead_moved_by_hand_keeps_the_reason_and_leaves_its_sequences(site: Si
 
 
 def test_moving_an_unknown_lead_is_404(site: Site) -> None:
-    response = site.api("POST", "/api/leads/999/move", json={"stage": "sql", "reason": "x"})
-    assert response.status_code == 404
+    for stage in ("sql", "heaven"):
+        response = site.api("POST", "/api/leads/999/move", json={"stage": stage, "reason": "x"})
+        assert response.status_code == 404
+        assert response.json()["detail"] == "no lead with id 999"
 
 
 @pytest.mark.parametrize(("stage", "words"), [
