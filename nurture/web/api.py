@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Response
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +27,7 @@ from nurture.files.loader import Project
 from nurture.store.engine import writing
 from nurture.store.leads import get_lead_by_email, lead_story, upsert_leads
 from nurture.web.api_models import (
+    MAX_ID,
     EventIn,
     EventsIn,
     EventsStored,
@@ -87,7 +88,7 @@ def save_events(payload: EventsIn, context: Context) -> EventsStored:
 
 
 @router.get("/leads/{lead_id}", response_model=LeadStoryOut)
-def get_lead(lead_id: int, context: Context) -> LeadStoryOut:
+def get_lead(lead_id: Annotated[int, Path(ge=1, le=MAX_ID)], context: Context) -> LeadStoryOut:
     """The lead with its stage and score history, events, enrollments and emails."""
     with Session(context.engine) as session:
         story = lead_story(session, lead_id)
@@ -100,7 +101,8 @@ def get_lead(lead_id: int, context: Context) -> LeadStoryOut:
 
 @router.post("/leads/{lead_id}/move", response_model=LeadMoved,
              responses={404: {"description": "no lead with this id"}})
-def move(lead_id: int, payload: MoveIn, context: Context) -> LeadMoved:
+def move(lead_id: Annotated[int, Path(ge=1, le=MAX_ID)], payload: MoveIn,
+         context: Context) -> LeadMoved:
     """Move the lead to another stage by hand: its sequences stop, the new stage's start, and
     the move is kept in its history with the reason given."""
     try:

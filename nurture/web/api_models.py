@@ -22,8 +22,30 @@ EVENT_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 Text = Annotated[str | None, Field(default=None, max_length=1000)]
 
 
+MAX_ID = 2**31 - 1  # the database's integer: a larger id names no row
+LeadId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """Refuse a NUL character anywhere in the payload: no column can store it."""
+        if _holds_nul(value):
+            raise ValueError("text may not contain a NUL character (\\u0000)")
+        return value
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 class LeadIn(_In):
@@ -58,7 +80,7 @@ class EventIn(_In):
         "again, so a failed batch can simply be sent again"))
     type: str = Field(pattern=EVENT_NAME, description=(
         f"one of {', '.join(EVENT_TYPES)}, or a custom snake_case name"))
-    lead_id: int | None = Field(default=None, ge=1)
+    lead_id: LeadId | None = None
     lead_email: str | None = Field(default=None, max_length=254)
     at: AwareDatetime | None = Field(default=None, description="when (default: on receipt)")
     data: dict[str, Any] = Field(default_factory=dict, description=(
