@@ -21,7 +21,7 @@ from nurture.clock import AcceleratedClock
 from nurture.daemon import Daemon
 from nurture.files.loader import load_project
 from nurture.settings import Settings
-from nurture.simulator import EngagementSimulator
+from nurture.simulator import EngagementSimulator, SalesSimulator
 from nurture.store.engine import make_engine, upgrade
 from nurture.store.importing import import_leads
 from nurture.store.models import Enrollment, Lead, Outbox
@@ -68,12 +68,14 @@ async def run_demo(options: DemoOptions, base: Settings, console: Console) -> No
 
     async def simulate() -> None:
         simulator.step(clock.now())
+        sales.step(clock.now())
         if clock.now() >= end:
             daemon_ref[0].request_stop()
 
     daemon = Daemon(settings, clock, extra_jobs=[(simulate, 0.5)])
     daemon_ref.append(daemon)
     simulator = EngagementSimulator(daemon.engine, daemon.project)
+    sales = SalesSimulator(daemon.engine, daemon.project)
     console.print(f"nurture demo: {leads} leads imported; one simulated day every "
                   f"{options.seconds_per_day:g} s for {options.days:g} days (Ctrl-C ends it)")
     with Live(console=console, refresh_per_second=4, transient=False) as live:

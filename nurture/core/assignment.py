@@ -28,6 +28,8 @@ FREE_MAIL = frozenset({
     "protonmail.com", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com", "mail.ru",
     "yandex.ru", "yandex.com", "qq.com", "163.com", "126.com", "zoho.com", "fastmail.com",
     "hey.com", "orange.fr", "free.fr", "laposte.net", "libero.it", "t-online.de",
+    # Reserved for documentation and tests (RFC 2606): shared by unrelated people, no company.
+    "example.com", "example.net", "example.org",
 })
 
 

@@ -130,6 +130,8 @@ def test_company_key_and_domain() -> None:
     assert company_key("   ") is None and company_key(None) is None
     assert company_domain("Pat@Acme.test") == "acme.test"
     assert company_domain("pat@gmail.com") is None
+    # Documentation domains are shared by unrelated people: no account to keep together.
+    assert company_domain("jo@example.com") is None and company_domain("al@EXAMPLE.net") is None
 
 
 # -- properties --
