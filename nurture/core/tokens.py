@@ -38,6 +38,11 @@ def verify(secret: str, purpose: str, token: str) -> str:
         given, payload = _unb64(tag), _unb64(body).decode()
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadToken("malformed token") from exc
+    # Base64 decoding forgives stray characters and the unused low bits of the last one, so
+    # several spellings decode alike: only the one nurture writes is a token (no replays of a
+    # used token under a fresh-looking name).
+    if _b64(given) != tag or _b64(payload.encode()) != body:
+        raise BadToken("malformed token")
     if not tag or not hmac.compare_digest(given, _tag(secret, purpose, body)):
         raise BadToken("signature does not match")
     return payload

@@ -3,8 +3,9 @@
 POST unsubscribes at once: a mail client's one-click POST (body "List-Unsubscribe=One-Click")
 gets a bare 200; the page's form gets a page back, and its "pause" choice sets the lead's
 `paused_until` 30 days ahead instead. Every change is committed before the response leaves.
-GET (and HEAD) only shows the page: link scanners fetch links, so a GET never changes
-anything. Tokens do not expire; a bad token gets 404 and a log line.
+A POST that says neither (an empty body, anything else) gets the confirm page and changes
+nothing, as GET (and HEAD) do: link scanners fetch and sometimes post to links, so only an
+explicit request unsubscribes. Tokens do not expire; a bad token gets 404 and a log line.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ async def form_fields(request: Request) -> dict[str, str]:
     return dict(parse_qsl(body, keep_blank_values=True))
 
 
+ONE_CLICK = ("List-Unsubscribe", "One-Click")  # RFC 8058, section 3.1
+CHOICES = frozenset({"unsubscribe", "pause"})  # the confirm page's buttons
+
+
 @router.api_route("/u/{token}", methods=["GET", "HEAD"])
 def confirm(token: str, request: Request, context: Context) -> Response:
     """The confirm page, with the choice to pause instead; changes nothing."""
@@ -62,6 +67,8 @@ def unsubscribe(token: str, request: Request, context: Context,
                 form: Annotated[dict[str, str], Depends(form_fields)]) -> Response:
     """Unsubscribe (or pause, when the page's form asks) before answering."""
     choice = form.get("choice")
+    if choice not in CHOICES and form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
+        return confirm(token, request, context)
     now = context.clock.now()
     audit = {"method": "page" if choice else "one-click",
              "ua": request.headers.get("user-agent", "")[:512],

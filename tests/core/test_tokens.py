@@ -28,3 +28,22 @@ def test_a_token_is_bound_to_its_purpose_and_secret() -> None:
         verify("secret", "click", token)
     with pytest.raises(BadToken, match="signature"):
         verify("other", "open", token)
+
+
+def _other_spellings(token: str) -> list[str]:
+    """Spellings of `token` that base64 decodes to the same bytes: the last character of the
+    tag with other values of its unused low bits."""
+    body, tag = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(tag[-1])
+    same_bits = [c for i, c in enumerate(alphabet) if i >> 4 == last >> 4 and i != last]
+    return [f"{body}.{tag[:-1]}{c}" for c in same_bits]
+
+
+def test_only_the_written_spelling_of_a_token_is_accepted() -> None:
+    token = sign("secret", "unsubscribe", "42:7")
+    spellings = _other_spellings(token)
+    assert len(spellings) == 15  # a 16-byte tag leaves 4 bits of its last character unused
+    for spelling in spellings:
+        with pytest.raises(BadToken, match="malformed"):
+            verify("secret", "unsubscribe", spelling)

@@ -65,6 +65,16 @@ def test_fetching_the_link_shows_the_page_and_changes_nothing(site: Site, lead_i
     assert site.events() == []
 
 
+@pytest.mark.parametrize("body", ["", "List-Unsubscribe=Yes", "choice=everything", "x=1"])
+def test_a_post_that_asks_for_nothing_shows_the_page_and_changes_nothing(
+        site: Site, lead_id: int, body: str) -> None:
+    response = site.call("POST", unsubscribe_url(IDENTITY, lead_id), content=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200 and 'value="unsubscribe"' in response.text
+    assert site.get_lead(lead_id).status == "active"
+    assert site.events() == []
+
+
 def test_the_page_choice_to_unsubscribe_answers_with_a_page(site: Site, lead_id: int) -> None:
     response = site.call("POST", unsubscribe_url(IDENTITY, lead_id), **_form("unsubscribe"))
     assert response.status_code == 200 and "You are unsubscribed" in response.text
