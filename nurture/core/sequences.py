@@ -6,6 +6,7 @@ pydantic error location into FILE:LINE: field: message.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -163,8 +164,9 @@ class WindowSpec(_Model):
                              "code with a holiday calendar (e.g. \"US\", \"DE\")")
         return value
 
-    @property
+    @cached_property
     def window(self) -> SendWindow:
+        """Parsed once: dispatch asks for it for every touch."""
         return parse_window(self.days, self.from_, self.to)
 
 
