@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -63,7 +63,6 @@ class BatchData:
     recent_sends: dict[int, list[datetime]]
     engagement: dict[int, dict[str, bool]]
     existing: dict[tuple[int, int], dict[str, Any]]  # (enrollment, touch) → outbox row
-    touches_sent: dict[int, int] = field(default_factory=dict)
 
 
 def load_batch(connection: Connection, claims: list[Claimed], now: datetime) -> BatchData:
