@@ -1,5 +1,6 @@
 """`nurture report funnel|velocity|forecast|sequences|sources`: the pipeline's figures as tables,
-CSV or JSON, for a period and filtered by lead source, industry, sequence or owner."""
+CSV or JSON, for a period and filtered by lead source, industry, sequence or owner; and
+`nurture report rebuild`, which recomputes the summaries they read from the stored history."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from nurture.files.loader import Project, load_project
 from nurture.reports.filters import Filters, UnknownOwner, owner_id
 from nurture.reports.forecast import forecast_report
 from nurture.reports.funnel import funnel_report
+from nurture.reports.rebuild import rebuild
 from nurture.reports.sequences import sequences_report
 from nurture.reports.sources import sources_report
 from nurture.reports.tables import (
@@ -34,7 +36,8 @@ from nurture.reports.tables import (
     velocity_tables,
 )
 from nurture.reports.velocity import velocity_report
-from nurture.store.engine import make_engine, upgrade
+from nurture.store.engine import make_engine, upgrade, writing
+from nurture.store.tallies import fold
 
 app = typer.Typer(help="Pipeline reports: funnel, velocity, forecast, sequences and sources.",
                   no_args_is_help=True)
@@ -109,6 +112,24 @@ def forecast_command(
     _report(ctx, "forecast", options, output, build, forecast_tables)
 
 
+@app.command("rebuild")
+def rebuild_command(ctx: typer.Context) -> None:
+    """Recompute the summaries the reports read (stage entries, email outcomes, daily counts)
+    from the stored history. The writers keep them as they go: this is for a database restored
+    or written by something else. On PostgreSQL, writers wait until it is done."""
+    settings = settings_of(ctx)
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with writing(engine) as connection:
+            done = rebuild(connection)
+    finally:
+        engine.dispose()
+    console.print(f"rebuilt the reports' summaries of {done.leads:,} leads ({done.entries:,} "
+                  f"stage entries) and {done.emails:,} emails in {done.seconds:.1f} s",
+                  highlight=False)
+
+
 def _report(ctx: typer.Context, name: str, options: Options, output: Format, build: Build,
             tabulate: Callable[[Any], list[Table]]) -> None:
     settings = settings_of(ctx)
@@ -117,6 +138,8 @@ def _report(ctx: typer.Context, name: str, options: Options, output: Format, bui
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
+        with writing(engine) as connection:  # the counts written since the last fold, folded
+            fold(connection)
         moment = now()
         with engine.connect() as connection:
             report = build(connection, project.pipeline, _filters(connection, project, options),

@@ -21,6 +21,7 @@ from nurture.core.rules import Move, move_action
 from nurture.engine.enroll import ENROLLMENTS
 from nurture.engine.scoring import decayed_score
 from nurture.files.loader import Project
+from nurture.store.lead_paths import refresh as refresh_paths
 from nurture.store.models import Event, Lead, StageChange
 
 LEADS = Lead.__table__  # type: ignore[attr-defined]
@@ -57,8 +58,9 @@ class MoveWrites:
 
 
 def record_moves(connection: Connection, decided: list[LeadMoves], source: str) -> MoveWrites:
-    """Write the StageChange rows and events of `decided` and stop the enrollments the moves
-    end; the new lead columns are returned, not written (the caller updates each lead once)."""
+    """Write the StageChange rows and events of `decided` (and the reports' summary of the
+    leads moved) and stop the enrollments the moves end; the new lead columns are returned, not
+    written (the caller updates each lead once)."""
     writes = MoveWrites()
     changes: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -91,6 +93,7 @@ def record_moves(connection: Connection, decided: list[LeadMoves], source: str) 
     if changes:
         connection.execute(_NEW_STAGE_CHANGE, changes)
         writes.stage_changes = len(changes)
+        refresh_paths(connection, writes.lead_values)  # the reports' summary of these leads
     if events:
         connection.execute(_NEW_EVENT, events)
     for reason, now in {(reason, now) for _, reason, now in stopped}:

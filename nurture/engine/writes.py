@@ -3,9 +3,10 @@ for many rows (an executemany, or one `WHERE id IN` for rows changed alike), nev
 statement built per row.
 
 `flush` writes them in an order that keeps the fences: outbox rows first (events point at
-them), then events and tasks, then the enrollments — only those this worker still holds,
-locked by `hold` so the fenced updates that follow match exactly them — and last what a hard
-bounce implies for the lead and its other enrollments.
+them), then events (and what the reports count of the emails sent and their outcomes) and
+tasks, then the enrollments — only those this worker still holds, locked by `hold` so the
+fenced updates that follow match exactly them — and last what a hard bounce implies for the
+lead and its other enrollments.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, insert, update
 
 from nurture.engine.batch import EVENTS, LEADS, OUTBOX
 from nurture.engine.enroll import stop_enrollments
+from nurture.store.email_outcomes import COUNTED as OUTCOMES
+from nurture.store.email_outcomes import COUNTING, HANDED, note_events, note_handed
 from nurture.store.models import Task
 from nurture.store.queue import Claimed, complete_many, hold, in_list
 from nurture.store.sql import dialect_insert
@@ -84,11 +88,19 @@ class Writes:
             rows = connection.execute(_INSERT_OUTBOX, self.new_outbox)
             new_ids = {(row.enrollment_id, row.touch_index): row.id for row in rows}
         dialect = connection.dialect.name
+        handed: list[Any] = []  # emails sent or refused now, which the reports count
         for values, outbox_ids in _by_values(self.outbox_changes).items():
             statement = update(OUTBOX).where(in_list(OUTBOX.c.id, "ids", dialect))
-            connection.execute(statement.values(dict(values)), {"ids": outbox_ids})
+            statement = statement.values(dict(values))
+            if dict(values).get("status") in HANDED:
+                handed += connection.execute(statement.returning(*COUNTING), {"ids": outbox_ids})
+            else:
+                connection.execute(statement, {"ids": outbox_ids})
         if self.events:
             connection.execute(_INSERT_EVENTS, self.events)
+            note_events(connection, [SimpleNamespace(**event) for event in self.events
+                                     if event["type"] in OUTCOMES])
+        note_handed(connection, handed)
         if self.tasks:
             connection.execute(dialect_insert(connection, TASKS).on_conflict_do_nothing(),
                                self.tasks)

@@ -5,88 +5,83 @@ An email counts as sent when the mail server took it (status "sent", at `sent_at
 with a bounce (status "failed" with a bounced event, at `created_at`). Each outcome counts once
 per email, from events by people (never machine-flagged ones). An event that names no email is
 credited to the last email sent to its lead before it, unless that email has such an event of its
-own.
+own. The outcomes are kept on each email (store/email_outcomes.py) and counted per day
+(DailyEmails); whole days are read from the daily counts, the rest from the emails.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Connection, Select, case, func, or_, select, union_all
 
 from nurture.reports.filters import Filters, Window
-from nurture.reports.sql import ENROLLMENTS, EVENTS, LEADS, OUTBOX
+from nurture.reports.periods import Period, in_ranges, period_of
+from nurture.reports.sql import ENROLLMENTS, OUTBOX
+from nurture.store.email_outcomes import BITS, BOUNCE_SEEN
+from nurture.store.sql import unindexed
+from nurture.store.tallies import EMAILS
 
 COUNTED = ("opened", "clicked", "replied", "unsubscribed", "bounced")
 Key = tuple[str, int, int]  # sequence, touch index, variant
-KEYS = (ENROLLMENTS.c.sequence_id, OUTBOX.c.touch_index, OUTBOX.c.variant)
+DAILY = EMAILS.table
 
 
 def email_counts(connection: Connection, filters: Filters,
                  window: Window) -> dict[Key, tuple[str, int, dict[str, int]]]:
     """Per key, in key order: a subject as sent, the emails sent, and per event type in COUNTED
     the emails that had one."""
-    sent = {(sequence, int(touch), int(variant)): (subject or "", int(n))
-            for sequence, touch, variant, subject, n in connection.execute(
-                _emails(filters).add_columns(func.min(OUTBOX.c.subject), func.count())
-                .where(_sent_in(window)).group_by(*KEYS))}
-    outcomes: dict[Key, dict[str, int]] = {}
-    for sequence, touch, variant, kind, n in connection.execute(
-            union_all(_direct(filters, window), _credited(filters, window))):
-        found = outcomes.setdefault((sequence, int(touch), int(variant)), {})
-        found[kind] = found.get(kind, 0) + int(n)
-    return {key: (subject, n, outcomes.get(key, {})) for key, (subject, n) in sorted(sent.items())}
+    by_lead = replace(filters, sequence=None).selects_leads  # the sequence is in the key
+    period = period_of(window, by_rows=by_lead)
+    totals: dict[Key, list[Any]] = {}
+    for query in (_daily(period, filters.sequence), _rows(period, filters, by_lead)):
+        if query is None:
+            continue
+        for sequence, touch, variant, subject, *counts in connection.execute(query):
+            found = totals.setdefault((sequence, int(touch), int(variant)),
+                                      [None, *[0] * len(counts)])
+            if subject is not None and (found[0] is None or subject < found[0]):
+                found[0] = subject
+            for index, n in enumerate(counts, start=1):
+                found[index] += int(n or 0)
+    return {key: (subject or "", sent, dict(zip(COUNTED, outcomes, strict=True)))
+            for key, (subject, sent, *outcomes) in sorted(totals.items()) if sent}
 
 
-def _emails(filters: Filters) -> Select:
-    """The emails (with their enrollment) of the leads and sequence `filters` select."""
-    source: Any = OUTBOX.join(ENROLLMENTS, ENROLLMENTS.c.id == OUTBOX.c.enrollment_id)
-    conditions = replace(filters, sequence=None).lead_conditions()
-    if conditions:
-        source = source.join(LEADS, LEADS.c.id == OUTBOX.c.lead_id)
-    if filters.sequence is not None:
-        conditions.append(ENROLLMENTS.c.sequence_id == filters.sequence)
-    return select(*KEYS).select_from(source).where(*conditions)
+def _daily(period: Period, sequence: str | None) -> Select | None:
+    if not period.has_days:
+        return None
+    keys = (DAILY.c.sequence_id, DAILY.c.touch_index, DAILY.c.variant)
+    query = (select(*keys, func.min(DAILY.c.subject), func.sum(DAILY.c.sent),
+                    *(func.sum(DAILY.c[kind]) for kind in COUNTED))
+             .where(period.days(DAILY.c.day)).group_by(*keys))
+    return query.where(DAILY.c.sequence_id == sequence) if sequence is not None else query
 
 
-def _handed_over(window: Window) -> ColumnElement[bool]:
-    """Sent or refused in `window` (whether refused with a bounce is checked where it matters)."""
-    return or_(and_(OUTBOX.c.status == "sent", window.holds(OUTBOX.c.sent_at)),
-               and_(OUTBOX.c.status == "failed", window.holds(OUTBOX.c.created_at)))
+def _rows(period: Period, filters: Filters, by_lead: bool) -> Select | None:
+    if not period.edges:
+        return None
 
+    def handed(status: ColumnElement[bool], at: ColumnElement[datetime]) -> Select:
+        query = (select(OUTBOX.c.enrollment_id, OUTBOX.c.touch_index, OUTBOX.c.variant,
+                        OUTBOX.c.subject, OUTBOX.c.status, OUTBOX.c.outcomes)
+                 .where(status, in_ranges(at, period.edges)))
+        return query.where(filters.selects(OUTBOX.c.lead_id, sequence=False)) if by_lead \
+            else query
 
-def _sent_in(window: Window) -> ColumnElement[bool]:
-    bounced = exists().where(EVENTS.c.outbox_id == OUTBOX.c.id, EVENTS.c.type == "bounced")
-    return and_(_handed_over(window), or_(OUTBOX.c.status == "sent", bounced))
-
-
-def _direct(filters: Filters, window: Window) -> Select:
-    """(key…, type, emails) from the events that name their email."""
-    return (_emails(filters).add_columns(EVENTS.c.type, func.count(OUTBOX.c.id.distinct()))
-            .join(EVENTS, EVENTS.c.outbox_id == OUTBOX.c.id)
-            .where(_handed_over(window), EVENTS.c.type.in_(COUNTED),
-                   EVENTS.c.machine.is_(False))
-            .group_by(*KEYS, EVENTS.c.type))
-
-
-def _credited(filters: Filters, window: Window) -> Select:
-    """(key…, type, emails) from the events that name no email, each credited to the last
-    email sent to its lead before it."""
-    earlier = OUTBOX.alias("earlier")
-    last_sent = (select(earlier.c.id)
-                 .where(earlier.c.lead_id == EVENTS.c.lead_id,  # sent_at: set once sent
-                        earlier.c.sent_at <= EVENTS.c.at)
-                 .order_by(earlier.c.sent_at.desc(), earlier.c.id.desc()).limit(1)
-                 .scalar_subquery())
-    unnamed = (select(EVENTS.c.type, last_sent.label("email"))
-               .where(EVENTS.c.outbox_id.is_(None), EVENTS.c.type.in_(COUNTED),
-                      EVENTS.c.machine.is_(False))
-               .subquery("unnamed"))
-    own = EVENTS.alias("own")
-    has_own = exists().where(own.c.outbox_id == OUTBOX.c.id, own.c.type == unnamed.c.type,
-                             own.c.machine.is_(False))
-    return (_emails(filters).add_columns(unnamed.c.type, func.count(OUTBOX.c.id.distinct()))
-            .join(unnamed, unnamed.c.email == OUTBOX.c.id)
-            .where(_handed_over(window), ~has_own)
-            .group_by(*KEYS, unnamed.c.type))
+    # Sent emails through their sent_at index, not the status index (nearly all are sent).
+    emails = union_all(handed(unindexed(OUTBOX.c.status) == "sent", OUTBOX.c.sent_at),
+                       handed(OUTBOX.c.status == "failed", OUTBOX.c.created_at)
+                       ).subquery("emails")
+    keys = (ENROLLMENTS.c.sequence_id, emails.c.touch_index, emails.c.variant)
+    sent = or_(emails.c.status == "sent", emails.c.outcomes.bitwise_and(BOUNCE_SEEN) != 0)
+    query = (select(*keys, func.min(case((sent, emails.c.subject))),
+                    func.sum(case((sent, 1), else_=0)),
+                    *(func.sum(case((emails.c.outcomes.bitwise_and(BITS[kind]) != 0, 1),
+                                    else_=0)) for kind in COUNTED))
+             .join_from(emails, ENROLLMENTS, ENROLLMENTS.c.id == emails.c.enrollment_id)
+             .group_by(*keys))
+    return query.where(ENROLLMENTS.c.sequence_id == filters.sequence) \
+        if filters.sequence is not None else query

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, case, func, select
+from sqlalchemy import Connection
 
 from nurture.core.sequences import Pipeline
+from nurture.reports.entries import entry_groups, losses
 from nurture.reports.filters import Filters, Window
-from nurture.reports.history import losses, rank_of, stage_entries
 from nurture.reports.rates import StepLoss, bottleneck, rate
 from nurture.reports.snapshot import StageNow, stages_now
 from nurture.reports.stages import Funnel, funnel_of
@@ -60,27 +60,14 @@ def funnel_report(connection: Connection, pipeline: Pipeline, filters: Filters,
 def _step_counts(connection: Connection, funnel: Funnel, filters: Filters,
                  window: Window) -> dict[str, tuple[int, int, int]]:
     """(entered, advanced, lost) per step, for the leads that entered it in `window`."""
-    entries = stage_entries(filters.lead_conditions(), since=window.start)
-
-    def highest_later(value: ColumnElement) -> ColumnElement:
-        """The highest `value` among the lead's entries after this one."""
-        return func.max(value).over(partition_by=entries.c.lead_id,
-                                    order_by=(entries.c.at, entries.c.seq), rows=(1, None))
-
-    is_loss = case((entries.c.stage.in_(losses(funnel)), 1), else_=0)
-    followed = (select(entries.c.lead_id, entries.c.stage, entries.c.at,
-                       highest_later(rank_of(funnel, entries.c.stage)).label("later_rank"),
-                       highest_later(is_loss).label("later_loss"))
-                .subquery("followed"))
-    first = (select(followed.c.stage, followed.c.later_rank, followed.c.later_loss,
-                    func.row_number().over(partition_by=(followed.c.lead_id, followed.c.stage),
-                                           order_by=followed.c.at).label("nth"))
-             .where(followed.c.at < window.end, followed.c.stage.in_(funnel.steps))
-             .subquery("first"))
-    advanced = first.c.later_rank > rank_of(funnel, first.c.stage)
-    rows = connection.execute(
-        select(first.c.stage, func.count(),
-               func.sum(case((advanced, 1), else_=0)),
-               func.sum(case((advanced, 0), (first.c.later_loss == 1, 1), else_=0)))
-        .where(first.c.nth == 1).group_by(first.c.stage))
-    return {stage: (int(n), int(up), int(down)) for stage, n, up, down in rows}
+    lost_in = frozenset(losses(funnel))
+    counts: dict[str, tuple[int, int, int]] = {}
+    for group in entry_groups(connection, filters, window, by_week=False):
+        if group.stage not in funnel.steps or not group.first_in_period:
+            continue
+        advanced = funnel.advanced_from(group.stage, group.later)
+        lost = not advanced and bool(group.later & lost_in)
+        entered, up, down = counts.get(group.stage, (0, 0, 0))
+        counts[group.stage] = (entered + group.n, up + group.n * advanced,
+                               down + group.n * lost)
+    return counts

@@ -2,7 +2,8 @@
 and how many are past the stage's `max_days`. Disqualified leads are left out.
 
 The funnel report shows every lead; the forecast only the open pipeline: leads in a stage with
-no outcome that were never won (a customer was counted when its deal was won).
+no outcome that never entered a won stage (a customer was counted when its deal was won). Both
+read only the lead index ix_lead_snapshot (stage, status, creation, entry, value, visited).
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, case, exists, func, literal, select
+from sqlalchemy import ColumnElement, Connection, case, func, literal, select
 
 from nurture.reports.filters import Filters
-from nurture.reports.sql import LEADS, STAGE_CHANGES, days_between, moment
+from nurture.reports.sql import LEADS, days_between, moment
 from nurture.reports.stages import Funnel
+from nurture.store.sql import unindexed
+from nurture.store.stage_sets import holds
 
 OUT_OF_PIPELINE = ("disqualified",)  # lead statuses the snapshot leaves out
 
@@ -37,13 +40,16 @@ def stages_now(connection: Connection, funnel: Funnel, filters: Filters, now: da
                open_only: bool = False) -> list[StageNow]:
     """One row per stage in pipeline order (stages no lead is in included, with zeros), then
     any stage leads are in that the pipeline no longer defines."""
-    conditions = [filters.window(now).holds(LEADS.c.created_at),
-                  LEADS.c.status.not_in(OUT_OF_PIPELINE), *filters.lead_conditions()]
+    # Every lead through ix_lead_snapshot alone, rather than those of a period through the
+    # creation index and then the lead rows, which costs more even for a tenth of the leads;
+    # a lead filter needs the rows anyway.
+    created = LEADS.c.created_at if filters.selects_leads else unindexed(LEADS.c.created_at)
+    conditions = [filters.window(now).holds(created), LEADS.c.status.not_in(OUT_OF_PIPELINE),
+                  *filters.lead_conditions()]
     if open_only:
         outcomes = (*funnel.won, *funnel.lost)
         conditions += [LEADS.c.stage.not_in(outcomes),
-                       ~exists().where(STAGE_CHANGES.c.lead_id == LEADS.c.id,
-                                       STAGE_CHANGES.c.to_stage.in_(funnel.won))]
+                       *(~holds(LEADS.c.visited, stage) for stage in funnel.won)]
     rows = connection.execute(
         select(LEADS.c.stage, func.count(), func.coalesce(func.sum(LEADS.c.deal_value), 0.0),
                func.avg(days_between(LEADS.c.stage_entered_at, moment(now))),

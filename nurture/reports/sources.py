@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, case, func, literal, select, union_all
+from sqlalchemy import Connection
 
 from nurture.core.sequences import Pipeline
+from nurture.reports.created import created_groups
 from nurture.reports.filters import Filters, Window
-from nurture.reports.history import milestones
 from nurture.reports.rates import rate
 from nurture.reports.stages import funnel_of
-
-NONE = "(none)"  # leads with no source or industry
 
 
 @dataclass(frozen=True)
@@ -37,24 +36,20 @@ class SourcesReport:
 def sources_report(connection: Connection, pipeline: Pipeline, filters: Filters,
                    now: datetime) -> SourcesReport:
     window = filters.window(now)
-    m = milestones(funnel_of(pipeline), filters, created=window).cte("milestones")
-
-    def by(dimension: str, column: ColumnElement) -> Select:
-        """Segments ignore case, like the filters: "Retail" and "retail" are one."""
-        key = func.lower(func.coalesce(column, NONE))
-        won = m.c.won_at.is_not(None)
-        return (select(literal(dimension).label("dimension"),
-                       func.min(func.coalesce(column, NONE)).label("name"), func.count(),
-                       func.count(m.c.won_at), func.coalesce(func.sum(m.c.deal_value), 0.0),
-                       func.coalesce(func.sum(case((won, m.c.deal_value))), 0.0))
-                .group_by(key))
-
-    segments: dict[str, list[Segment]] = {"source": [], "industry": []}
-    rows = connection.execute(union_all(by("source", m.c.source),
-                                        by("industry", m.c.industry)))
-    for dimension, name, leads, won, value, won_value in rows:
-        segments[dimension].append(Segment(name, int(leads), int(won), rate(won, leads),
-                                           float(value), float(won_value)))
-    for found in segments.values():
-        found.sort(key=lambda s: (-s.leads, s.name))
+    won_stages = set(funnel_of(pipeline).won)
+    found: dict[str, dict[str, list[Any]]] = {"source": {}, "industry": {}}
+    for group in created_groups(connection, filters, window, by_week=False):
+        won = bool(group.visited & won_stages)
+        for dimension, name in (("source", group.source), ("industry", group.industry)):
+            # Segments ignore case, like the filters: "Retail" and "retail" are one.
+            segment = found[dimension].setdefault(name.lower(), [name, 0, 0, 0.0, 0.0])
+            segment[0] = min(segment[0], name)
+            segment[1] += group.leads
+            segment[2] += group.leads if won else 0
+            segment[3] += group.value
+            segment[4] += group.value if won else 0.0
+    segments = {dimension: sorted((Segment(name, leads, won, rate(won, leads), value, won_value)
+                                   for name, leads, won, value, won_value in by_name.values()),
+                                  key=lambda s: (-s.leads, s.name))
+                for dimension, by_name in found.items()}
     return SourcesReport(window, segments["source"], segments["industry"])

@@ -44,6 +44,13 @@ class Funnel:
         start = self.steps.index(self.qualification)
         return (*self.steps[start:], *self.won)
 
+    def advanced_from(self, stage: str, later: frozenset[str]) -> bool:
+        """Whether a lead that entered step `stage` and then `later` advanced from it: entered
+        a later step or a won stage (skipping steps counts)."""
+        rank = self.rank(stage)
+        return rank is not None and any((r := self.rank(s)) is not None and r > rank
+                                        for s in later)
+
     def stage(self, stage_id: str) -> Stage | None:
         return next((s for s in self.stages if s.id == stage_id), None)
 

@@ -5,6 +5,9 @@ For a period: the leads created in it, how many of them were won by now and how 
 step or beyond for the first time), the opportunities won and lost in it (win rate), the average
 won deal value and the sales cycle (qualification → won) of its wins; and sales velocity =
 opportunities × win rate × average deal value ÷ cycle length, per day. The same, week by week.
+
+A lost opportunity is a lead never won whose last entry into a lost stage (or status) falls in
+the period, after it qualified.
 """
 
 from __future__ import annotations
@@ -12,14 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, Select, func, literal, select, union_all
+from sqlalchemy import Connection
 
 from nurture.core.sequences import Pipeline
+from nurture.reports.created import created_groups
+from nurture.reports.entries import entry_groups, losses
 from nurture.reports.filters import Filters, Window
-from nurture.reports.history import milestones
 from nurture.reports.rates import average, rate, sales_velocity
-from nurture.reports.sql import FIRST_MONDAY, days_between, week_number
+from nurture.reports.sql import FIRST_MONDAY
 from nurture.reports.stages import Funnel, funnel_of
+from nurture.reports.wins import conversions_by_week, wins_by_week
 
 WEEK = timedelta(weeks=1)
 TREND_WEEKS = 12  # weeks shown when the period has no start
@@ -107,41 +112,26 @@ def week_start(number: int) -> datetime:
 def weekly_counts(connection: Connection, funnel: Funnel, filters: Filters,
                   window: Window) -> dict[int, FlowCounts]:
     """FlowCounts per week number, for the weeks in `window` where something happened."""
-    m = milestones(funnel, filters).cte("milestones")
-    never_won = m.c.won_at.is_(None)
-
-    def per_week(at: ColumnElement, *sums: ColumnElement, where: tuple = ()) -> Select:
-        kind = literal(at.key)
-        week = week_number(at)
-        return (select(kind.label("kind"), week.label("week"), func.count().label("n"),
-                       *(s.label(f"sum{i}") for i, s in enumerate(sums)))
-                .where(window.holds(at), *where).group_by(week))
-
-    zero = literal(0.0)
-    rows = connection.execute(union_all(
-        per_week(m.c.created_at, func.count(m.c.won_at),
-                 func.coalesce(func.sum(days_between(m.c.created_at, m.c.won_at)), 0.0), zero),
-        per_week(m.c.qualified_at, zero, zero, zero),
-        per_week(m.c.won_at, func.count(m.c.deal_value),
-                 func.coalesce(func.sum(m.c.deal_value), 0.0),
-                 func.coalesce(func.sum(days_between(m.c.qualified_at, m.c.won_at)), 0.0)),
-        per_week(m.c.lost_at, zero, zero, zero,
-                 where=(never_won, m.c.qualified_at.is_not(None),
-                        m.c.lost_at >= m.c.qualified_at)),
-    ))
     weekly: dict[int, FlowCounts] = {}
-    for kind, week, n, first, second, third in rows:
-        weekly[int(week)] = weekly.get(int(week), FlowCounts()) + _counts(kind, int(n), first,
-                                                                          second, third)
+
+    def add(week: int | None, counts: FlowCounts) -> None:
+        assert week is not None
+        weekly[week] = weekly.get(week, FlowCounts()) + counts
+
+    for created in created_groups(connection, filters, window, by_week=True):
+        add(created.week, FlowCounts(leads=created.leads))
+    for week, (converted, days) in conversions_by_week(connection, funnel, filters,
+                                                       window).items():
+        add(week, FlowCounts(converted=converted, days_to_convert=days))
+    for week, wins in wins_by_week(connection, funnel, filters, window).items():
+        add(week, FlowCounts(won=wins.won, valued_wins=wins.valued, won_value=wins.value,
+                             cycle_days=wins.cycle_days))
+    qualified, won, lost_in = set(funnel.qualified), set(funnel.won), set(losses(funnel))
+    for group in entry_groups(connection, filters, window, by_week=True):
+        if group.stage in qualified and not group.earlier & qualified:
+            add(group.week, FlowCounts(opportunities=group.n))
+        elif (group.stage in lost_in and not group.later & lost_in
+              and not (group.earlier | group.later) & won
+              and (group.earlier | group.tied) & qualified):
+            add(group.week, FlowCounts(lost=group.n))
     return weekly
-
-
-def _counts(kind: str, n: int, first: float, second: float, third: float) -> FlowCounts:
-    if kind == "created_at":
-        return FlowCounts(leads=n, converted=int(first), days_to_convert=float(second))
-    if kind == "qualified_at":
-        return FlowCounts(opportunities=n)
-    if kind == "won_at":
-        return FlowCounts(won=n, valued_wins=int(first), won_value=float(second),
-                          cycle_days=float(third))
-    return FlowCounts(lost=n)

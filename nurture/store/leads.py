@@ -2,7 +2,9 @@
 
 An upsert never erases: a blank value keeps what is stored, and custom fields are merged
 key by key. A row is written only when that merge changes something, so importing the same
-file twice leaves every row (and its updated_at) as it was.
+file twice leaves every row (and its updated_at) as it was. The reports' summary of the leads
+written (a new lead's entry into its first stage, its source, industry and deal value) is
+brought up to date in the same transaction (store/lead_paths.py).
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 
 from nurture.files.leads_csv import LEAD_FIELDS, LeadRow
+from nurture.store.lead_paths import refresh as refresh_paths
 from nurture.store.models import Enrollment, Event, Lead, Outbox, ScoreChange, StageChange
+from nurture.store.stage_sets import stage_set
 
 LEADS: Table = Lead.__table__  # type: ignore[attr-defined]
 ATTRIBUTES = tuple(name for name in LEAD_FIELDS if name != "email")
@@ -68,8 +72,9 @@ def upsert_leads(
     """Insert new leads (in `default_stage`, entered at `now`) and update changed ones by email.
 
     Runs in the caller's transaction: a count of the emails already stored, then a single
-    INSERT … ON CONFLICT statement. Within `rows` the last row for an email wins. The counts
-    assume no one else writes these leads at the same moment.
+    INSERT … ON CONFLICT statement, then the summary of the rows written. Within `rows` the
+    last row for an email wins. The counts assume no one else writes these leads at the same
+    moment.
     """
     latest = {row.email.strip().lower(): row for row in rows}
     if not latest:
@@ -83,8 +88,12 @@ def upsert_leads(
         written = _upsert_sqlite(session_or_conn, latest, _new_lead(default_stage, now))
     else:
         raise ValueError(f"lead upsert supports sqlite and postgresql, not {dialect}")
+    connection = (session_or_conn.connection() if isinstance(session_or_conn, Session)
+                  else session_or_conn)
+    refresh_paths(connection, written)
     inserted = len(latest) - existing
-    return UpsertResult(inserted, written - inserted, existing - (written - inserted))
+    changed = len(written) - inserted
+    return UpsertResult(inserted, changed, existing - changed)
 
 
 def _count_existing(session_or_conn: Session | Connection, emails: list[str]) -> int:
@@ -102,12 +111,13 @@ def _new_lead(stage: str, now: datetime) -> dict[str, Any]:
         "stage": stage, "status": "active", "paused_until": None, "score": 0.0, "fit": "D",
         "owner_id": None, "stage_entered_at": now, "last_engaged_at": None,
         "created_at": now, "updated_at": now, "needs_enrollment": True,
+        "visited": stage_set([stage]),
     }
 
 
 def _upsert_sqlite(
     session_or_conn: Session | Connection, latest: dict[str, LeadRow], new: dict[str, Any]
-) -> int:
+) -> list[int]:
     """The batch travels as one JSON array, taken apart by json_each: one parameter instead of
     one per value, so the work is SQLite's C code rather than per-value Python."""
     batch = json.dumps([
@@ -126,12 +136,12 @@ def _upsert_sqlite(
         current_custom=func.json(LEADS.c.custom),
         merged_custom=func.json_patch(LEADS.c.custom, statement.excluded.custom),
     )
-    return len(session_or_conn.execute(statement).all())
+    return list(session_or_conn.execute(statement).scalars())
 
 
 def _upsert_postgresql(
     session_or_conn: Session | Connection, latest: dict[str, LeadRow], new: dict[str, Any]
-) -> int:
+) -> list[int]:
     """The batch travels as one array per column, unnested server-side: a handful of parameters
     instead of one per value, which psycopg would otherwise parse in Python."""
     columns = {
@@ -156,7 +166,7 @@ def _upsert_postgresql(
         current_custom=LEADS.c.custom,
         merged_custom=LEADS.c.custom.op("||")(statement.excluded.custom),
     )
-    return len(session_or_conn.execute(statement).all())
+    return list(session_or_conn.execute(statement).scalars())
 
 
 def _on_conflict(statement: Any, current_custom: Any, merged_custom: Any) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import Index, UniqueConstraint, func, text
 from sqlmodel import Field, SQLModel
 
 from nurture.store.types import JSONType, LowerString, UTCDateTime
@@ -74,7 +74,10 @@ class Lead(SQLModel, table=True):
     """A person being nurtured; one row per (case-insensitive) email."""
 
     __table_args__ = (
-        Index(None, "stage", "status"),
+        # Leads per stage now (reports/snapshot.py), read from this index alone.
+        Index("ix_lead_snapshot", "stage", "status", "created_at", "stage_entered_at",
+              "deal_value", "visited"),
+        Index(None, "created_at"),
         # The enrollment sweep's queue: leads that entered a stage or changed since last looked at.
         Index("ix_lead_needs_enrollment", "id", sqlite_where=text("needs_enrollment"),
               postgresql_where=text("needs_enrollment")),
@@ -116,6 +119,16 @@ class Lead(SQLModel, table=True):
     rules_due_at: datetime | None = Field(
         default=None, sa_type=UTCDateTime,
         sa_column_kwargs={"server_default": text("'1970-01-01 00:00:00.000000'")})
+    # Every stage the lead ever entered, as a stage set (store/stage_sets.py); kept by
+    # store/lead_paths.py with the stage entries.
+    visited: str = Field(default="", sa_column_kwargs={"server_default": ""})
+
+
+# The reports' source and industry filters ignore case (reports/filters.py); they look for
+# lead ids, which the index holds (on SQLite every index holds the row id).
+_LEAD = Lead.__table__  # type: ignore[attr-defined]
+Index("ix_lead_source_lower", func.lower(_LEAD.c.source), _LEAD.c.id)
+Index("ix_lead_industry_lower", func.lower(_LEAD.c.industry), _LEAD.c.id)
 
 
 class StageChange(SQLModel, table=True):
@@ -177,12 +190,17 @@ class Outbox(SQLModel, table=True):
         UniqueConstraint("enrollment_id", "touch_index"),
         Index(None, "status", "next_attempt_at"),
         Index(None, "sent_at"),  # sending caps count the last hour's and day's sends
+        # Emails refused with a bounce count as sent when they were written (reports/emails.py).
+        Index("ix_outbox_failed_created", "created_at", sqlite_where=text("status = 'failed'"),
+              postgresql_where=text("status = 'failed'")),
+        # A lead's emails; the last sent before an event naming none (store/email_outcomes.py).
+        Index(None, "lead_id", "sent_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     enrollment_id: int = Field(foreign_key="enrollment.id", ondelete="CASCADE")
     touch_index: int
-    lead_id: int = Field(foreign_key="lead.id", ondelete="CASCADE", index=True)
+    lead_id: int = Field(foreign_key="lead.id", ondelete="CASCADE")
     message_id: str = Field(unique=True)
     subject: str
     variant: int = 0
@@ -193,6 +211,8 @@ class Outbox(SQLModel, table=True):
     created_at: datetime = _when()
     sent_at: datetime | None = _when(nullable=True)
     transport: str | None = None
+    # What its recipient did, as bits (store/email_outcomes.py): opened, clicked, … by a person.
+    outcomes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Event(SQLModel, table=True):
@@ -342,3 +362,14 @@ class Notice(SQLModel, table=True):
     sent_at: datetime | None = _when(nullable=True)
     lease_token: str | None = None
     lease_expires_at: datetime | None = _when(nullable=True)
+
+
+# The reports' summary tables live in their own module; importing the models registers them too.
+from nurture.store.report_models import (  # noqa: E402, F401
+    DailyEmails,
+    DailyEntries,
+    DailyGaps,
+    DailyLeads,
+    LeadTally,
+    StageEntry,
+)

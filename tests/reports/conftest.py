@@ -1,4 +1,6 @@
-"""The fixed history of world.py, written to each test database (SQLite and PostgreSQL)."""
+"""The fixed history of world.py, written to each test database (SQLite and PostgreSQL): as raw
+rows with the reports' summaries rebuilt from them, and through the engine's writers, which keep
+the summaries as they go (written.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,10 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.reports.world import seed
+from tests.reports.written import seed_written
 
 
-@pytest.fixture
-def ids(engine: Engine) -> dict[str, int]:
+@pytest.fixture(params=["rebuilt", "written"])
+def ids(engine: Engine, request: pytest.FixtureRequest) -> dict[str, int]:
     """Seed `engine` with the world; lead ids by name (and the rep's as "rita")."""
-    return seed(engine)
+    return seed(engine) if request.param == "rebuilt" else seed_written(engine)

@@ -12,15 +12,20 @@ from pathlib import Path
 import pytest
 import typer
 from freezegun import freeze_time
+from sqlalchemy import delete
 from typer.testing import CliRunner, Result
 
 from nurture import cli
 from nurture.cli import report
-from nurture.store.engine import upgrade
+from nurture.store.engine import upgrade, writing
+from nurture.store.models import LeadTally, StageEntry
+from nurture.store.tallies import DAILY
 from tests.cli.workspace import Workspace, make_workspace
 from tests.reports.world import NOW, PIPELINE_TOML, seed
 
 FEBRUARY = ("--from", "2026-02-01", "--to", "2026-03-01")
+SUMMARIES = (StageEntry.__table__, LeadTally.__table__,  # type: ignore[attr-defined]
+             *(daily.table for daily in DAILY))
 SEQUENCE = """\
 id = "{id}"
 stage = "{stage}"
@@ -162,3 +167,21 @@ def test_bad_filters_are_named(workspace: Workspace, args: tuple[str, ...], mess
     assert result.exit_code == 1
     assert message in result.stderr
     assert result.stdout == ""
+
+
+def test_rebuild_recomputes_the_summaries_from_the_stored_history(
+        workspace: Workspace) -> None:
+    engine = workspace.engine()
+    with writing(engine) as connection:  # as after restoring the tables without them
+        for table in SUMMARIES:
+            connection.execute(delete(table))
+    engine.dispose()
+    assert sections(run(workspace, "sources", *FEBRUARY, "--format", "csv").stdout)[
+        "By lead source"] == [["source", "leads", "won", "conversion", "value", "won value"]]
+    result = run(workspace, "rebuild")
+    assert result.exit_code == 0, result.output
+    assert "summaries of 8 leads (22 stage entries) and 7 emails" in result.stdout
+    rows = sections(run(workspace, "sources", *FEBRUARY, "--format", "csv").stdout)
+    assert rows["By lead source"][1:] == [["ads", "3", "0", "0.0", "500.0", "0.0"],
+                                          ["webinar", "2", "1", "0.5", "3000.0", "1000.0"],
+                                          ["event", "1", "0", "0.0", "4000.0", "0.0"]]

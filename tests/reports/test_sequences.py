@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from nurture.reports.filters import Filters
+from nurture.reports.rebuild import rebuild
 from nurture.reports.sequences import Engagement, SequencesReport, sequences_report
 from nurture.store.engine import writing
 from nurture.store.models import Enrollment, Event, Lead, Outbox
@@ -101,6 +102,8 @@ def test_a_large_enough_ab_sample_gets_a_p_value(engine: Engine) -> None:
             if number // 2 < (20 if variant == 0 else 8):
                 session.add(Event(lead_id=lead.id, type="replied", at=entered + timedelta(hours=1),
                                   outbox_id=email.id))
+        session.flush()
+        rebuild(connection)  # raw rows: the reports' summaries are made from them
     first, second = report(engine).sequences[0].touches[0].variants
     assert (first.emails.replied, second.emails.replied) == (20, 8)
     test = second.reply_test

@@ -39,6 +39,7 @@ from sqlmodel import Session
 
 from nurture.core.sequences import Pipeline
 from nurture.reports.filters import Filters
+from nurture.reports.rebuild import rebuild
 from nurture.store.engine import writing
 from nurture.store.models import Enrollment, Event, Lead, Outbox, Rep, StageChange
 
@@ -117,7 +118,16 @@ UNSUBSCRIBED = ("cy", day(2, 4, 15))  # through the lead's link: no email named
 
 
 def seed(engine: Engine) -> dict[str, int]:
-    """Write the history above; returns lead ids by name, and the rep's id as "rita"."""
+    """Write the history above as raw rows, then rebuild the reports' summaries from it; returns
+    lead ids by name, and the rep's id as "rita"."""
+    ids = seed_raw(engine)
+    with writing(engine) as connection:
+        rebuild(connection)
+    return ids
+
+
+def seed_raw(engine: Engine) -> dict[str, int]:
+    """Write the history above as raw rows only (no summaries)."""
     with writing(engine) as connection, Session(bind=connection) as session:
         rita = Rep(name="Rita", email="rita@example.com")
         session.add(rita)
