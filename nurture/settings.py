@@ -27,6 +27,7 @@ from pydantic_settings import (
 )
 
 from nurture.core.errors import NurtureError, WindowError
+from nurture.core.passwords import BadPasswordHash, parse_password_hash
 from nurture.core.webhook_signature import webhook_key
 from nurture.core.windows import parse_zone
 from nurture.core.working_hours import parse_working_hours
@@ -50,17 +51,35 @@ class SmtpSettings(_Section):
     pool_size: int = Field(default=2, ge=1, le=64)
 
 
+def _one_line(value: str | None) -> str | None:
+    """A value that goes into a mail header: refused with a control character in it (a CR or
+    LF would start a header of its own)."""
+    if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("must be one line without control characters (it goes into a header)")
+    return value
+
+
 class SenderSettings(_Section):
     name: str = "nurture"
     email: str = "hello@example.com"
     reply_to: str | None = None
     postal_address: str = "Example Inc., 1 Main Street, Springfield, USA"
 
+    _header_safe = field_validator("name", "email", "reply_to")(_one_line)
+
 
 class TrackingSettings(_Section):
     base_url: str = "http://localhost:8025"
     secret: SecretStr = SecretStr("change-me-please")
     enabled: bool = True
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        _one_line(value)
+        if not value.startswith(("http://", "https://")) or " " in value:
+            raise ValueError(f"{value!r} is not an http:// or https:// address")
+        return value
 
 
 class DkimSettings(_Section):
@@ -70,6 +89,8 @@ class DkimSettings(_Section):
     selector: str = "nurture"
     domain: str | None = None  # the sender's domain when unset
     private_key_file: Path | None = None
+
+    _header_safe = field_validator("selector", "domain")(_one_line)
 
     @field_validator("private_key_file")
     @classmethod
@@ -199,6 +220,39 @@ class HandoffSettings(_Section):
         return value
 
 
+class DashboardUser(_Section):
+    """Someone who may log in to the dashboard; the hash comes from
+    `nurture dashboard hash-password`."""
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^\S+$")
+    password_hash: SecretStr
+
+    @field_validator("password_hash")
+    @classmethod
+    def _scrypt_hash(cls, value: SecretStr) -> SecretStr:
+        try:
+            parse_password_hash(value.get_secret_value())
+        except BadPasswordHash as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class DashboardSettings(_Section):
+    """The dashboard's logins. With no users, only the API token opens it."""
+
+    users: list[DashboardUser] = Field(default_factory=list)
+    session_secret: SecretStr | None = None  # signs session cookies; default: tracking.secret
+    session_hours: float = Field(default=12, gt=0, le=24 * 90)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> DashboardSettings:
+        names = [user.name for user in self.users]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"users: {', '.join(twice)} listed more than once")
+        return self
+
+
 class Settings(BaseSettings):
     """All of nurture's configuration. See config.example.toml for every key, documented."""
 
@@ -229,6 +283,7 @@ class Settings(BaseSettings):
     imap: ImapSettings = Field(default_factory=ImapSettings)
     reps: list[RepSettings] = Field(default_factory=list)
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     @field_validator("default_timezone")
     @classmethod

@@ -90,6 +90,28 @@ def test_a_dkim_key_file_that_is_not_there_is_named(tmp_path: Path) -> None:
         load_settings(path)
 
 
+@pytest.mark.parametrize(("text", "key"), [
+    ('[sender]\nname = "Sales\\r\\nBcc: all@evil.test"\n', "sender.name"),
+    ('[sender]\nemail = "a@b.test\\nX: y"\n', "sender.email"),
+    ('[sender]\nreply_to = "a@b.test\\r"\n', "sender.reply_to"),
+    ('[tracking]\nbase_url = "https://t.test/\\r\\nX: y"\n', "tracking.base_url"),
+    ('[dkim]\nselector = "s1\\n"\n', "dkim.selector"),
+])
+def test_a_line_break_in_a_setting_that_reaches_a_header_is_refused(
+        tmp_path: Path, text: str, key: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=rf"{key}: .*one line without control characters"):
+        load_settings(path)
+
+
+def test_the_tracking_address_must_be_a_web_address(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[tracking]\nbase_url = "javascript:alert(1)"\n')
+    with pytest.raises(ConfigError, match="tracking.base_url: .*not an http:// or https://"):
+        load_settings(path)
+
+
 def test_the_example_file_documents_every_handoff_and_rep_key() -> None:
     text = (ROOT / "config.example.toml").read_text()
     for section in (HandoffSettings, RepSettings, DateRange):

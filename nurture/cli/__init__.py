@@ -9,6 +9,7 @@ import typer
 
 from nurture.cli import (
     daemon,
+    dashboard,
     db,
     handoff,
     leads,
@@ -53,3 +54,4 @@ app.add_typer(leads.app, name="leads")
 app.add_typer(report.app, name="report")
 app.add_typer(db.app, name="db")
 app.add_typer(suppress.app, name="suppress")
+app.add_typer(dashboard.app, name="dashboard")

@@ -41,7 +41,8 @@ def test_the_openapi_document_lists_the_api_and_its_auth(site: Site) -> None:
     assert set(document["paths"]) == {
         "/api/leads", "/api/events", "/api/leads/{lead_id}", "/api/leads/{lead_id}/move",
         "/api/inbound/bounce", "/api/inbound/reply", "/api/reps",
-        "/api/reps/{email}/out-of-office"}
+        "/api/reps/{email}/out-of-office", "/api/reports/funnel", "/api/reports/velocity",
+        "/api/reports/forecast", "/api/reports/sequences", "/api/reports/sources"}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "EventIn" in document["components"]["schemas"]
 

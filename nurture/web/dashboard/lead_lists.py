@@ -1,0 +1,96 @@
+"""The leads the dashboard lists: stale ones (in their stage longer than its `max_days`),
+unassigned ones (open, in a stage of a sales or account team, with no owner), and a search.
+
+Stale and unassigned take the report filters and select as the funnel's "stages now" does:
+leads created in the period, disqualified ones left out — so the stale list holds exactly the
+leads the funnel counts as over the limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select
+
+from nurture.core.sequences import Pipeline
+from nurture.reports.filters import Filters
+from nurture.reports.sql import LEADS, REPS
+
+SHOWN = 200  # rows per list; the total is given too
+OPEN_STATUSES = ("active", "paused")
+LEFT_OUT = ("disqualified",)
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    id: int
+    email: str
+    name: str
+    company: str | None
+    stage: str
+    status: str
+    days_in_stage: float
+    max_days: int | None
+    score: float
+    fit: str
+    owner: str | None
+
+
+@dataclass(frozen=True)
+class LeadList:
+    rows: list[LeadRow]
+    total: int
+
+
+def stale_leads(connection: Connection, pipeline: Pipeline, filters: Filters,
+                now: datetime) -> LeadList:
+    """Longest in their stage first."""
+    over = [and_(LEADS.c.stage == stage.id,
+                 LEADS.c.stage_entered_at < now - timedelta(days=stage.max_days))
+            for stage in pipeline.stages if stage.max_days]
+    conditions = [*_selected(filters, now), LEADS.c.status.not_in(LEFT_OUT),
+                  or_(*over) if over else false()]
+    return _list(connection, pipeline, conditions, now)
+
+
+def unassigned_leads(connection: Connection, pipeline: Pipeline, filters: Filters,
+                     now: datetime) -> LeadList:
+    """Waiting longest first."""
+    sales = [s.id for s in pipeline.stages if s.team != "marketing" and s.outcome is None]
+    conditions = [*_selected(filters, now), LEADS.c.status.in_(OPEN_STATUSES),
+                  LEADS.c.stage.in_(sales), LEADS.c.owner_id.is_(None)]
+    return _list(connection, pipeline, conditions, now)
+
+
+def find_leads(connection: Connection, pipeline: Pipeline, text: str, now: datetime) -> LeadList:
+    """Leads whose email, name or company contains `text` (ignoring case), or whose id it is."""
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") \
+        + "%"
+    matches = [func.lower(column).like(pattern, escape="\\") for column in (
+        LEADS.c.email, LEADS.c.company, LEADS.c.first_name, LEADS.c.last_name)]
+    if text.isascii() and text.isdigit() and int(text) < 2**31:
+        matches.append(LEADS.c.id == int(text))
+    return _list(connection, pipeline, [or_(*matches)], now)
+
+
+def _selected(filters: Filters, now: datetime) -> list[ColumnElement[bool]]:
+    return [filters.window(now).holds(LEADS.c.created_at), *filters.lead_conditions()]
+
+
+def _list(connection: Connection, pipeline: Pipeline, conditions: list[ColumnElement[bool]],
+          now: datetime) -> LeadList:
+    total = connection.execute(select(func.count()).select_from(LEADS).where(*conditions))
+    rows = connection.execute(
+        select(LEADS.c.id, LEADS.c.email, LEADS.c.first_name, LEADS.c.last_name,
+               LEADS.c.company, LEADS.c.stage, LEADS.c.status, LEADS.c.stage_entered_at,
+               LEADS.c.score, LEADS.c.fit, REPS.c.name.label("owner"))
+        .select_from(LEADS.outerjoin(REPS, REPS.c.id == LEADS.c.owner_id))
+        .where(*conditions).order_by(LEADS.c.stage_entered_at, LEADS.c.id).limit(SHOWN))
+    limits = {stage.id: stage.max_days for stage in pipeline.stages}
+    return LeadList([
+        LeadRow(row.id, row.email, " ".join(p for p in (row.first_name, row.last_name) if p),
+                row.company, row.stage, row.status,
+                (now - row.stage_entered_at).total_seconds() / 86400, limits.get(row.stage),
+                row.score, row.fit, row.owner)
+        for row in rows], int(total.scalar_one()))
