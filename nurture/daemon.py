@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from nurture.clock import Clock, SystemClock
 from nurture.core.limits import LeadCap
@@ -37,6 +38,7 @@ from nurture.files.loader import Project
 from nurture.files.problems import ProblemsFound
 from nurture.files.validate import validate
 from nurture.instance import InstanceLock, release_orphaned_leases, singleton
+from nurture.logs import Repeats, one_line
 from nurture.mail.build import build_transport
 from nurture.mail.imap import poll_mailbox
 from nurture.mail.transport import Transport
@@ -100,6 +102,7 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.busy = asyncio.Lock()
         self.last_report = TickReport()
+        self.repeats = Repeats(log)
 
     async def run(self) -> None:
         # A web-only instance (`nurture serve`) claims nothing, so it may share a SQLite
@@ -171,13 +174,22 @@ class Daemon:
                 started = time.perf_counter()
                 try:
                     report = await self.dispatcher.tick(self.clock.now())
-                except Exception:  # the daemon never dies on one bad tick
-                    log.exception("dispatch tick failed; trying again at the next interval")
-                    self.metrics.job_errors.labels("dispatch").inc()
+                    self._observe(report, time.perf_counter() - started)
+                except Exception as error:  # the daemon never dies on one bad tick
+                    self._failed("dispatch", "dispatch tick failed", error)
                     return
-                self._observe(report, time.perf_counter() - started)
+                self.repeats.worked("dispatch")
                 if report.claimed < self.settings.batch_size or self.stopping.is_set():
                     break
+
+    def _failed(self, job: str, what: str, error: Exception) -> None:
+        """A job raised: counted in /metrics, and logged once per cause while it lasts (with
+        the traceback when it is not the database failing, which would be a bug)."""
+        self.metrics.job_errors.labels(job).inc()
+        cause = one_line(error)
+        self.repeats.failed(job, cause, "%s; trying again at the next interval, not logging "
+                            "this again until it works: %s", what, cause,
+                            exc_info=None if _database_trouble(error) else error)
 
     async def _guarded(self, name: str, work: Callable[[], Awaitable[str | None]], *,
                        single: bool) -> None:
@@ -195,9 +207,10 @@ class Daemon:
                 said = await work()
             if said:
                 log.info("%s: %s in %.3fs", name, said, time.perf_counter() - started)
-        except Exception:
-            log.exception("%s job failed; trying again at the next interval", name)
-            self.metrics.job_errors.labels(name).inc()
+        except Exception as error:
+            self._failed(name, f"{name} job failed", error)
+            return
+        self.repeats.worked(name)
 
     async def enroll_job(self) -> None:
         """The enrollment sweep."""
@@ -221,7 +234,7 @@ class Daemon:
         """Poll the [imap] mailbox for replies and bounces."""
         async def work() -> str | None:
             report = await poll_mailbox(self.settings, self.engine, self.project,
-                                        self.clock.now())
+                                        self.clock.now(), repeats=self.repeats)
             if report.error:  # poll_mailbox logged it
                 self.metrics.job_errors.labels("mailbox").inc()
             return str(report) if report.found else None
@@ -297,3 +310,10 @@ class Daemon:
         except TimeoutError:
             log.warning("the batch in hand did not finish in %ss; its leases will expire and "
                         "another run picks it up", SHUTDOWN_GRACE_SECONDS)
+
+
+def _database_trouble(error: Exception) -> bool:
+    """The database cannot be reached, is restarting or is locked: an operational fault that
+    says all it has to say in one line (a programming error is not one)."""
+    return isinstance(error, OperationalError | InterfaceError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)

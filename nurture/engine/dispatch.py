@@ -4,11 +4,15 @@ The order is what keeps the promises (DESIGN.md, "Processes"):
 1. claim a batch under a lease (the database is the queue);
 2. decide each enrollment in the pure core; render the sends; write their outbox rows
    (unique per enrollment and touch) and every non-send outcome, in one transaction;
-3. per chunk: read suppression and status again, mark `sending` the touches whose lease this
+3. per chunk: check that the outbox can take mail (the server answers, the Maildir is
+   writable), read suppression and status again, mark `sending` the touches whose lease this
    worker still holds, commit — only then the SMTP transactions — then record each outcome,
    fenced by the lease token (the enrollment) and the `sending` mark (the outbox row). The
    outcomes of a chunk are written in the transaction that marks the next one `sending`.
 A crash leaves at most one chunk in `sending`: only those touches can arrive twice.
+
+An outbox that cannot take mail holds sending back (engine/outage.py); a tick the database
+fails leaves what it could not write to the next one (engine/leftovers.py).
 """
 
 from __future__ import annotations
@@ -44,13 +48,15 @@ from nurture.core.sequences import Sequence
 from nurture.engine.batch import BatchData, load_batch, mailbox_counts
 from nurture.engine.compose import Identity, compose, message_id, task_title
 from nurture.engine.facts import condition_context, holiday_country, lead_facts
+from nurture.engine.leftovers import Leftovers
+from nurture.engine.outage import Holds, server_failure
 from nurture.engine.outcomes import Pending, Recorder
 from nurture.files.loader import Project
-from nurture.mail.transport import Delivery, Envelope, Outcome, Transport
+from nurture.mail.transport import Checked, Delivery, Envelope, Outcome, Transport
 from nurture.render import TemplateRenderer
 from nurture.store.engine import writing
 from nurture.store.models import Lead
-from nurture.store.queue import Claimed, claim_due, release
+from nurture.store.queue import Claimed, claim_due
 
 log = logging.getLogger("nurture.dispatch")
 
@@ -71,6 +77,7 @@ class DispatchConfig:
     retry_base: timedelta = timedelta(minutes=1)
     retry_cap: timedelta = timedelta(hours=6)
     sender_pause: timedelta = timedelta(minutes=30)
+    outage_wait_cap: timedelta = timedelta(minutes=15)
     on_interrupted: str = "resend"  # or "assume_sent"; see docs/operations.md
 
 
@@ -85,7 +92,8 @@ class TickReport:
 
 
 class Dispatcher:
-    """Runs ticks for one worker; holds no state between ticks but the sender pause."""
+    """Runs ticks for one worker; holds no state between ticks but the sender pause, an
+    outage of the outbox, and what a failed tick could not write."""
 
     def __init__(self, engine: Engine, project: Project, renderer: TemplateRenderer,
                  transport: Transport, identity: Identity, config: DispatchConfig) -> None:
@@ -95,13 +103,18 @@ class Dispatcher:
         # Per worker: with N workers a domain may see up to N × per_domain_per_minute.
         self.domain_rate = DomainRate(config.per_domain_per_minute)
         self.pause_reason = ""
+        self.holds = Holds(transport.name, config.retry_base, config.outage_wait_cap)
+        self.leftovers = Leftovers(engine)
 
     async def tick(self, now: datetime) -> TickReport:
         """Dispatch what is due at `now`; returns what happened."""
         report = TickReport()
+        self.leftovers.write(now)
         if self.paused_until and now < self.paused_until:
             return report
         self.paused_until = None
+        if self.holds.is_holding(now):
+            return report
         with writing(self.engine) as connection:
             sent_hour, sent_day = mailbox_counts(connection, now)
             budget = mailbox_budget(sent_hour, sent_day, self.config.per_hour, self.config.per_day)
@@ -114,7 +127,7 @@ class Dispatcher:
         try:
             await self._dispatch(claims, now, recorder)
         except BaseException:
-            self._salvage(recorder, claims, now)
+            self.leftovers.salvage(recorder, claims, now)
             raise
         return report
 
@@ -123,36 +136,12 @@ class Dispatcher:
             data = load_batch(connection, claims, now)
         pending = self._plan(claims, data, now, recorder)
         recorder.write_plan()
-        for start in range(0, len(pending), self.config.chunk_size):
-            chunk = pending[start:start + self.config.chunk_size]
-            await self._send_chunk(chunk, recorder)
-            if recorder.sender_rejection:
-                self._pause(now, recorder.sender_rejection, pending[start + len(chunk):], recorder)
+        size = self.config.chunk_size
+        for start in range(0, len(pending), size):
+            if not await self._next_chunk(pending[start:start + size],
+                                          pending[start + size:], now, recorder):
                 break
         recorder.flush_deliveries()
-
-    def _salvage(self, recorder: Recorder, claims: list[Claimed], now: datetime) -> None:
-        """After a failed tick: record the answers of the last chunk sent, then hand back the
-        claims not completed, so the next tick retries them instead of waiting for the lease
-        to expire. Touches that may be inside an SMTP transaction, or whose answer could not
-        be recorded, stay leased: like after a crash, they wait for the lease to expire and
-        `on_interrupted` — a failure that repeats must not resend them every tick. Best
-        effort: the database may be what failed."""
-        try:
-            recorder.flush_deliveries()
-        except Exception:
-            log.exception("the tick failed and the answers of its last chunk could not be "
-                          "recorded; those touches stay `sending` until their lease expires")
-        free = [claim for claim in claims if claim.id not in recorder.in_doubt]
-        try:
-            with writing(self.engine) as connection:
-                released = release(connection, free, now)
-        except Exception:
-            log.exception("the tick failed and its %d claims could not be released; they come "
-                          "back when their lease expires", len(free))
-            return
-        log.warning("the tick failed; released %d of its %d claims for the next tick",
-                    released, len(claims))
 
     def _plan(self, claims: list[Claimed], data: BatchData, now: datetime,
               recorder: Recorder) -> list[Pending]:
@@ -257,10 +246,50 @@ class Dispatcher:
         envelope = Envelope(self.identity.sender_email, (lead.email,), composed.message, msg_id)
         return recorder.outbox(claim, sequence, facts, send, composed.subject, envelope, existing)
 
-    async def _send_chunk(self, chunk: list[Pending], recorder: Recorder) -> None:
+    async def _next_chunk(self, chunk: list[Pending], rest: list[Pending], now: datetime,
+                          recorder: Recorder) -> bool:
+        """Send `chunk` if the outbox can take it; False when sending stops for now (what is
+        left was put off)."""
+        refusal = await self._check_outbox()
+        if refusal is not None and refusal.outcome is Outcome.SENDER_REJECTED:
+            self._pause(now, refusal.reason, chunk + rest, recorder)
+            return False
+        if refusal is not None:
+            self._hold(now, refusal, chunk + rest, recorder)
+            return False
+        failure = await self._send_chunk(chunk, recorder)
+        if recorder.sender_rejection:
+            self._pause(now, recorder.sender_rejection, rest, recorder)
+            return False
+        if failure is not None:
+            self._hold(now, failure, rest, recorder)
+            return False
+        self.holds.sent(now)
+        return True
+
+    async def _send_chunk(self, chunk: list[Pending], recorder: Recorder) -> Delivery | None:
+        """Mark `chunk` sending, send it, take the answers; returns one of its answers when
+        the server failed the whole chunk (its touches are then held like the rest, at no
+        attempt)."""
         ready = recorder.mark_sending(chunk)
         deliveries = await asyncio.gather(*(self._deliver(p.envelope) for p in ready))
-        recorder.record_deliveries(list(zip(ready, deliveries, strict=True)))
+        failure = server_failure(deliveries)
+        until = self.holds.next_try(recorder.now) if failure else None
+        recorder.record_deliveries(list(zip(ready, deliveries, strict=True)), held_until=until)
+        return failure
+
+    async def _check_outbox(self) -> Delivery | None:
+        """Whether the outbox can take mail, asked before anything is marked `sending`.
+        Transports that cannot tell (wrappers in tests and benchmarks) are taken at their
+        word when they answer."""
+        if not isinstance(self.transport, Checked):
+            return None
+        return await self.transport.check()
+
+    def _hold(self, now: datetime, failure: Delivery, rest: list[Pending],
+              recorder: Recorder) -> None:
+        until = self.holds.hold(now, failure)
+        recorder.postpone(rest, until, f"sending held back: {failure.reason}")
 
     async def _deliver(self, envelope: Envelope) -> Delivery:
         """The transport's answer. A transport never raises for a mail problem; if one raises
@@ -280,3 +309,4 @@ class Dispatcher:
         log.error("the mail server rejected the sender (%s); sending paused until %s",
                   reason, self.paused_until.isoformat())
         recorder.postpone(rest, self.paused_until, f"sending paused: {reason}")
+

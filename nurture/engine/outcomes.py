@@ -70,9 +70,12 @@ class Recorder:
     plan: Writes = field(init=False)
     new_outbox: list[Pending] = field(default_factory=list)  # waiting for their row's id
     # Claims whose touch is committed `sending` and not yet recorded: the mail server may
-    # have it, so a failed tick does not hand them back (Dispatcher._salvage).
+    # have it, so a failed tick does not hand them back (engine/leftovers.py).
     in_doubt: set[int] = field(default_factory=set)
     delivered: list[tuple[Pending, Delivery]] = field(default_factory=list)  # not yet written
+    # Outbox ids whose temporary failure was the server's (it failed the whole chunk): they
+    # cost no attempt and wait until the time given, with the rest of the batch.
+    held: dict[int | None, datetime] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.plan = Writes(self.now)
@@ -175,12 +178,16 @@ class Recorder:
         self.in_doubt.update(p.claim.id for p in ready)
         return ready
 
-    def record_deliveries(self, results: list[tuple[Pending, Delivery]]) -> None:
-        """Take a chunk's answers, to be written with the next transaction."""
+    def record_deliveries(self, results: list[tuple[Pending, Delivery]],
+                          held_until: datetime | None = None) -> None:
+        """Take a chunk's answers, to be written with the next transaction; with `held_until`,
+        their temporary failures are the server's and are held until then."""
         for _, delivery in results:
             if delivery.outcome is Outcome.SENDER_REJECTED:
                 self.sender_rejection = delivery.reason  # our sender, whoever holds the lease
         self.delivered.extend(results)
+        if held_until is not None:
+            self.held.update((pending.outbox_id, held_until) for pending, _ in results)
 
     def flush_deliveries(self) -> None:
         """Write the answers still held back, once the tick sends nothing more."""
@@ -221,7 +228,8 @@ class Recorder:
                 self._hard_bounce(writes, pending, delivery)
             else:
                 self._retry(writes, pending, delivery.reason,
-                            sender_paused=delivery.outcome is Outcome.SENDER_REJECTED)
+                            sender_paused=delivery.outcome is Outcome.SENDER_REJECTED,
+                            held_until=self.held.get(pending.outbox_id))
 
     # -- helpers --
 
@@ -275,11 +283,13 @@ class Recorder:
         writes.bounce(pending.claim.lead_id)
 
     def _retry(self, writes: Writes, pending: Pending, reason: str,
-               sender_paused: bool = False) -> None:
+               sender_paused: bool = False, held_until: datetime | None = None) -> None:
         """Try again after a backoff; a refused sender costs no attempt and waits for the pause
-        to end, like the rest of the batch (no worker should retry it any earlier)."""
+        to end, like the rest of the batch (no worker should retry it any earlier), and so
+        does a failure of the server's (`held_until`)."""
         attempts = pending.attempts + 1  # still_sending saw this count, and locked the row
-        if not sender_paused and attempts >= self.config.max_attempts:
+        free = sender_paused or held_until is not None
+        if not free and attempts >= self.config.max_attempts:
             self.outcomes["failed"] += 1
             log.warning("enrollment %s touch %s failed after %s attempts: %s",
                         pending.claim.id, pending.touch_index + 1, attempts, reason)
@@ -289,12 +299,12 @@ class Recorder:
         self.outcomes["retried"] += 1
         delay = (self.config.sender_pause if sender_paused else
                  min(self.config.retry_cap, self.config.retry_base * 2 ** (attempts - 1)))
-        values: dict[str, Any] = {"status": "deferred", "reason": reason,
-                                  "next_attempt_at": self.now + delay}
-        if sender_paused:
+        due = held_until or self.now + delay
+        values: dict[str, Any] = {"status": "deferred", "reason": reason, "next_attempt_at": due}
+        if free:
             values["attempts"] = pending.attempts
         writes.change_outbox(pending.outbox_id, **values)
-        writes.complete(pending.claim, next_touch_at=self.now + delay)
+        writes.complete(pending.claim, next_touch_at=due)
 
     def _advance(self, writes: Writes, claim: Claimed, sequence: Sequence,
                  facts: LeadFacts) -> None:

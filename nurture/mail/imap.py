@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 
 from nurture.engine.inbound import Applied, apply_inbound
 from nurture.files.loader import Project
+from nurture.logs import Repeats
 from nurture.mail.classify import Classified, classify
 from nurture.settings import ImapSettings, Settings
 from nurture.store.engine import writing
@@ -62,9 +63,11 @@ class PollReport:
 
 
 async def poll_mailbox(settings: Settings, engine: Engine, project: Project, now: datetime,
-                       *, tls_context: ssl.SSLContext | None = None) -> PollReport:
+                       *, tls_context: ssl.SSLContext | None = None,
+                       repeats: Repeats | None = None) -> PollReport:
     """Handle every new message in the [imap] mailbox once; `tls_context` overrides the
-    system's trusted certificates (tests, private CAs)."""
+    system's trusted certificates (tests, private CAs). With `repeats` (the daemon, polling
+    again and again) a failure is logged once per cause, not once per poll."""
     config = settings.imap
     report = PollReport()
     where = f"{config.host}:{config.port}"
@@ -85,8 +88,13 @@ async def poll_mailbox(settings: Settings, engine: Engine, project: Project, now
                         else f"cannot reach the IMAP server {where}: {trouble}")
     finally:
         await _close(client)
-    if report.error:
+    if report.error and repeats is None:
         log.warning("mailbox not polled: %s", report.error)
+    elif report.error and repeats is not None:
+        repeats.failed("imap", report.error, "mailbox not polled: %s (not logged again until "
+                       "a poll works)", report.error, level=logging.WARNING)
+    elif repeats is not None:
+        repeats.worked("imap")
     return report
 
 

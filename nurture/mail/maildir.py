@@ -32,29 +32,49 @@ class MaildirTransport:
         try:
             written = await asyncio.to_thread(self._deliver, envelope)
         except OSError as exc:
-            problem = exc.strerror or str(exc)
             return Delivery(
                 Outcome.RETRY,
-                f"cannot write message {envelope.message_id} to Maildir {self.path}: {problem} "
-                f"({exc.filename or self.path}); it must be a writable directory",
+                f"cannot write message {envelope.message_id} to Maildir {self.path}: "
+                f"{_problem(exc, self.path)}; it must be a writable directory",
             )
         return Delivery(Outcome.SENT, f"written to {written}")
+
+    async def check(self) -> Delivery | None:
+        """None when a message can be written now: the folders exist and tmp/ takes a file."""
+        try:
+            await asyncio.to_thread(self._probe)
+        except OSError as exc:
+            return Delivery(Outcome.RETRY, f"cannot write to Maildir {self.path}: "
+                            f"{_problem(exc, self.path)}; it must be a writable directory")
+        return None
 
     async def close(self) -> None:
         """Nothing to release: every send opens and closes its own file."""
 
-    def _deliver(self, envelope: Envelope) -> Path:
+    def _probe(self) -> None:
+        draft = self._draft()
+        try:
+            os.close(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError as exc:  # name the folder: the file's name is new every time
+            raise OSError(exc.errno, exc.strerror, str(draft.parent)) from exc
+        draft.unlink()
+
+    def _draft(self) -> Path:
+        """A new, unique path in tmp/, the folders created when missing."""
         for folder in ("tmp", "new", "cur"):
             (self.path / folder).mkdir(parents=True, exist_ok=True)
         name = unique_name(time.time(), os.getpid(), next(_deliveries), socket.gethostname())
-        draft = self.path / "tmp" / name
+        return self.path / "tmp" / name
+
+    def _deliver(self, envelope: Envelope) -> Path:
+        draft = self._draft()
         descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(descriptor, "wb") as file:
                 file.write(maildir_bytes(envelope))
                 file.flush()
                 os.fsync(file.fileno())
-            final = self.path / "new" / name
+            final = self.path / "new" / draft.name
             os.rename(draft, final)
         except BaseException:
             draft.unlink(missing_ok=True)
@@ -79,3 +99,7 @@ def maildir_bytes(envelope: Envelope) -> bytes:
     lines += [f"Delivered-To: {recipient}" for recipient in envelope.recipients]
     head = "".join(f"{line}\n" for line in lines).encode("utf-8")
     return head + envelope.message.replace(b"\r\n", b"\n")
+
+
+def _problem(exc: OSError, folder: Path) -> str:
+    return f"{exc.strerror or exc} ({exc.filename or folder})"

@@ -6,7 +6,8 @@ connection is reused without a round trip to check it: if the server dropped it 
 the first command (MAIL FROM, before any of the message went out) fails and the send goes
 again over a new connection, so a drop costs one reconnect, not a failed send. Refusals go
 through `status.classify`; network trouble and timeouts are RETRY, with a reason a person
-can act on.
+can act on. `check()` tells the dispatcher, before it commits a chunk to sending, whether the
+server can be reached at all (engine/outage.py).
 
 The transaction is run command by command rather than through `SMTP.sendmail`, which parses
 every address twice more and normalizes the whole message once more per send — a fifth of
@@ -116,6 +117,21 @@ class SmtpTransport:
             except _CannotConnect as failure:
                 return failure.delivery
 
+    async def check(self) -> Delivery | None:
+        """None when the server can be reached: a live idle connection is at hand, or one was
+        opened now (and kept for the next send); else why not, as `send` would answer."""
+        if self._closed:
+            raise RuntimeError("SmtpTransport.check() called after close()")
+        async with self._slots:
+            if self._keep_live_idle():
+                return None
+            try:
+                smtp = await self._connect()
+            except _CannotConnect as failure:
+                return failure.delivery
+            self._checkin(smtp, healthy=True)
+            return None
+
     async def close(self) -> None:
         """QUIT every idle connection; connections in use are closed when they come back."""
         self._closed = True
@@ -141,6 +157,19 @@ class SmtpTransport:
             return delivery
         finally:
             self._checkin(smtp, healthy)
+
+    def _keep_live_idle(self) -> int:
+        """Close the idle connections known to be gone; how many live ones are left."""
+        live = []
+        while not self._idle.empty():
+            smtp = self._idle.get_nowait()
+            if smtp.is_connected:
+                live.append(smtp)
+            else:
+                smtp.close()
+        for smtp in live:
+            self._idle.put_nowait(smtp)
+        return len(live)
 
     def _checkin(self, smtp: SMTP, healthy: bool) -> None:
         if healthy and not self._closed:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Outcome(enum.Enum):
@@ -55,3 +55,13 @@ class Transport(Protocol):
     async def send(self, envelope: Envelope) -> Delivery: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Checked(Transport, Protocol):
+    """A transport that can tell, without sending anything, whether it can take mail now."""
+
+    async def check(self) -> Delivery | None:
+        """None when a send would reach the outbox (the server answers, the folder is
+        writable); else a Delivery saying why not, as `send` would answer."""
+        ...
