@@ -1,7 +1,7 @@
 """Benchmark: the rules sweep — score, fit and stage rules — over every lead at once.
 
     .venv/bin/python bench/rules.py [--leads 1000000] [--database sqlite|postgres|both]
-        [--batch-size 1000] [--pg postgresql://postgres@127.0.0.1:5432/test]
+        [--batch-size 1000] [--workers 1] [--pg postgresql://postgres@127.0.0.1:5432/test]
 
 Per database (a SQLite file; a fresh PostgreSQL schema, skipped with a message when no server
 answers): seed `--leads` leads spread over the example pipeline's stages (sequences/
@@ -16,8 +16,10 @@ generate_series on PostgreSQL). Then, in a fresh process as the daemon would run
   2. the sweep a day later: leads whose day counts ticked over or whose score decayed a point;
   3. a sweep with nothing due.
 
-Prints leads/s, the sweeping process's CPU time and peak RSS (ru_maxrss), what the sweep did,
-and the load average before and after (other work on the machine skews wall-clock figures).
+Prints leads/s, CPU per lead of the sweeping processes and of their PostgreSQL backends, peak
+RSS (ru_maxrss), what the sweep did, and the load average before each sweep (other work on the
+machine skews wall-clock figures; CPU per lead much less). --workers N sweeps in N processes
+(PostgreSQL).
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ import multiprocessing
 import os
 import resource
 import tempfile
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from cpu_meter import cpu_seconds
 from harness import postgres_schema
 from sqlalchemy import Engine, bindparam, text
 
@@ -42,6 +46,7 @@ from nurture.store.engine import make_engine, upgrade
 from nurture.store.types import UTCDateTime
 
 REPO = Path(__file__).resolve().parents[1]
+APPLICATION = f"nurture-bench-rules-{os.getpid()}"  # the sweepers' PostgreSQL application_name
 SEQUENCES = REPO / "sequences"
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -76,9 +81,8 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--pg", default=PG_URL)
-    parser.add_argument("--fast-conditions", action="store_true", help=(
-        "evaluate conditions as proposed for nurture/core/expressions.py (see "
-        "use_shared_condition_contexts)"))
+    parser.add_argument("--workers", type=int, default=1, help=(
+        "sweeping processes (sweep_rules(workers=N)); PostgreSQL only, SQLite sweeps in one"))
     args = parser.parse_args()
     if args.database in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as folder:
@@ -98,80 +102,88 @@ def run(label: str, engine: Engine, url: str, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     seed(engine, args.leads)
     print(f"{label}: {args.leads:,} leads and {args.leads * EVENTS_PER_LEAD:,} events seeded "
-          f"in {time.perf_counter() - started:.1f} s")
-    load_before = os.getloadavg()
+          f"in {time.perf_counter() - started:.1f} s; sweeping with "
+          f"{args.workers if engine.dialect.name == 'postgresql' else 1} process(es), batches "
+          f"of {args.batch_size}")
     for title, now in (("full sweep (score + fit + rules)", NOW),
                        ("a day later", NOW + timedelta(days=1)),
                        ("nothing due", NOW + timedelta(days=1))):
-        result = in_worker(url, now, args)
-        print(f"  {title}: {result.report.leads:,} leads in {result.seconds:.1f} s "
-              f"({result.report.leads / max(result.seconds, 1e-9):,.0f} leads/s); sweeper CPU "
-              f"{result.cpu:.1f} s; sweeper peak RSS {result.peak_rss_mb:.0f} MB")
+        load = os.getloadavg()[0]
+        with BackendMeter(engine) as database:
+            result = in_worker(url, now, args)
+        leads = result.report.leads
+        print(f"  {title}: {leads:,} leads in {result.seconds:.1f} s "
+              f"({leads / max(result.seconds, 1e-9):,.0f} leads/s), load average "
+              f"before {load:.2f} on {os.cpu_count()} cores")
+        per_lead = (f"CPU per lead: sweeper {result.cpu / leads * 1e6:.0f} µs"
+                    + (f", database server {database.seconds / leads * 1e6:.0f} µs"
+                       if engine.dialect.name == "postgresql" else "") + "; " if leads else "")
+        print(f"    {per_lead}sweeper peak RSS {result.peak_rss_mb:.0f} MB")
         print(f"    {result.report}")
-    load_after = os.getloadavg()
-    print(f"  load average before {'/'.join(f'{v:.2f}' for v in load_before)}, after "
-          f"{'/'.join(f'{v:.2f}' for v in load_after)} (1/5/15 min) on {os.cpu_count()} cores")
 
 
 @dataclass(frozen=True)
 class Swept:
     report: SweepReport
     seconds: float
-    cpu: float  # of the sweeping process, during the sweep (not the database server's)
-    peak_rss_mb: float
+    cpu: float  # of the sweeping processes, during the sweep (not the database server's)
+    peak_rss_mb: float  # of the largest sweeping process
 
 
 def in_worker(url: str, now: datetime, args: argparse.Namespace) -> Swept:
     """One sweep in a fresh process, as the daemon runs it: its time, CPU and peak RSS."""
     context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        return pool.apply(sweep_once, (url, now, args.batch_size, args.fast_conditions))
+    with ProcessPoolExecutor(1, mp_context=context) as pool:  # its process may have children
+        return pool.submit(sweep_once, url, now, args.batch_size, args.workers,
+                           APPLICATION).result()
 
 
-def sweep_once(url: str, now: datetime, batch_size: int, fast_conditions: bool) -> Swept:
-    if fast_conditions:
-        use_shared_condition_contexts()
+def sweep_once(url: str, now: datetime, batch_size: int, workers: int, application: str
+               ) -> Swept:
+    os.environ["PGAPPNAME"] = application  # the database connections BackendMeter follows
     engine = make_engine(url)
     project = load_project(SEQUENCES)
     started, cpu = time.perf_counter(), time.process_time()
-    report = sweep_rules(engine, project, now, batch_size=batch_size, max_batches=None)
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    report = sweep_rules(engine, project, now, batch_size=batch_size, max_batches=None,
+                         workers=workers)
+    seconds = time.perf_counter() - started
     engine.dispose()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the worker processes, if any
+    cpu = time.process_time() - cpu + children.ru_utime + children.ru_stime
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, children.ru_maxrss) / 1024
     return Swept(report, seconds, cpu, peak)
 
 
-def use_shared_condition_contexts() -> None:
-    """--fast-conditions: conditions evaluated as proposed for nurture/core/expressions.py.
-    Jinja's TemplateExpression builds a fresh context for each call, merging every global into
-    it (three quarters of a condition's cost); running the compiled template over the context
-    dict itself (a "shared" context, the globals merged once) gives the same answers. Each
-    newly compiled Condition gets that evaluator; Condition.holds is unchanged."""
-    from collections import deque
-    from dataclasses import replace
-    from functools import lru_cache
+class BackendMeter:
+    """CPU seconds of the PostgreSQL backends serving the sweep (by application_name),
+    sampled every 0.2 s from /proc while the block runs: they end with their connections."""
 
-    from jinja2.runtime import new_context
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.seconds = engine, 0.0
+        self._seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    from nurture.core import expressions
+    def __enter__(self) -> BackendMeter:
+        if self.engine.dialect.name == "postgresql":
+            self._thread.start()
+        return self
 
-    environment = expressions._ENV
-    shared_globals = dict(environment.globals)
-    compile_slowly = expressions._compile_cached.__wrapped__
+    def __exit__(self, *exc: object) -> None:
+        if self._thread.is_alive():
+            self._stop.set()
+            self._thread.join()
+        self.seconds = sum(self._seen.values())
 
-    @lru_cache(maxsize=4096)
-    def compile_fast(source: str, kind: str) -> expressions.Condition:
-        condition = compile_slowly(source, kind)
-        render = condition._evaluate._template.root_render_func  # type: ignore[attr-defined]
-
-        def evaluate(**context: Any) -> Any:
-            frame = new_context(environment, None, {}, {**shared_globals, **context}, True, None)
-            deque(render(frame), maxlen=0)
-            return frame.vars["result"]
-
-        return replace(condition, _evaluate=evaluate)
-
-    expressions._compile_cached = compile_fast
+    def _sample(self) -> None:
+        with self.engine.connect() as connection:
+            while not self._stop.wait(0.2):
+                pids = connection.execute(text(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                    {"name": APPLICATION}).scalars().all()
+                connection.rollback()
+                for pid in pids:
+                    self._seen[pid] = max(self._seen.get(pid, 0.0), cpu_seconds([pid]))
 
 
 # -- seeding -------------------------------------------------------------------------------
@@ -248,7 +260,8 @@ def seed(engine: Engine, leads: int) -> None:
         connection.execute(text(engaged))
     if postgres:
         with engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text(
+                "ANALYZE lead, event"))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from nurture.core.expressions import compile_condition
+from nurture.core.expressions import Condition, compile_condition
 from nurture.core.sequences import Pipeline, Rule, Stage
 
 ANY_STAGE = "*"
@@ -49,13 +49,15 @@ def next_move(pipeline: Pipeline, context: Mapping[str, Any], now: datetime,
     A rule never "moves" a lead to the stage it is in, except to disqualify it there; a lead
     already `disqualified` is not disqualified again, and does not go stale."""
     stage_id = str(context["stage"])
-    stage = _stage(pipeline, stage_id)
-    for rule in _rules_for(pipeline, stage_id):
+    derived = _derived(pipeline, stage_id)
+    stage = derived.stage
+    for rule, condition in zip(derived.rules, derived.conditions, strict=True):
         if rule.to == stage_id and (rule.action != "disqualify" or disqualified):
             continue
-        if _cooling_down(rule, now, last_moved_at, previous_stage):
+        if last_moved_at is not None and _cooling_down(rule, now, last_moved_at,
+                                                       previous_stage):
             continue
-        if compile_condition(rule.when, "rule").holds(context):
+        if condition.holds(context):
             action = rule.action or move_action(pipeline, stage_id, rule.to)
             return Move(stage_id, rule.to, rule.name, f"{action} by rule {rule.name}: {rule.when}",
                         action, handoff=rule.handoff, disqualify=rule.action == "disqualify")
@@ -80,7 +82,7 @@ def chain_moves(pipeline: Pipeline, context: Mapping[str, Any], now: datetime,
     the chain, and a disqualification ends it."""
     moves: list[Move] = []
     visited = {str(context["stage"])}
-    current = dict(context)
+    current = context
     while len(moves) < len(pipeline.stages):
         move = next_move(pipeline, current, now, days_in_stage, last_moved_at, previous_stage,
                          disqualified)
@@ -93,8 +95,8 @@ def chain_moves(pipeline: Pipeline, context: Mapping[str, Any], now: datetime,
         # A new stay: nothing sent in it yet, no time spent in it.
         lead = dict(current.get("lead") or {})
         lead["stage"] = move.to_stage
-        current.update(stage=move.to_stage, lead=lead, days_in_stage=0, touches_sent=0,
-                       sequence_finished=False)
+        current = {**current, "stage": move.to_stage, "lead": lead, "days_in_stage": 0,
+                   "touches_sent": 0, "sequence_finished": False}
         days_in_stage, last_moved_at, previous_stage = 0.0, now, move.from_stage
     return moves
 
@@ -105,19 +107,11 @@ def facts_read(pipeline: Pipeline, stage_id: str) -> frozenset[str]:
     return _derived(pipeline, stage_id).facts
 
 
-def _stage(pipeline: Pipeline, stage_id: str) -> Stage | None:
-    return _derived(pipeline, stage_id).stage
-
-
-def _rules_for(pipeline: Pipeline, stage_id: str) -> tuple[Rule, ...]:
-    """The rules that apply in the stage, in file order."""
-    return _derived(pipeline, stage_id).rules
-
-
 @dataclass(frozen=True)
 class _StageRules:
     stage: Stage | None
-    rules: tuple[Rule, ...]
+    rules: tuple[Rule, ...]  # those that apply in the stage, in file order
+    conditions: tuple[Condition, ...]  # their `when`, compiled
     read_by_rules: frozenset[str]
     facts: frozenset[str]
 
@@ -136,7 +130,9 @@ def _derived(pipeline: Pipeline, stage_id: str) -> _StageRules:
     read = frozenset(name for rule in rules
                      for name in _WORD.findall(_STRING.sub("''", rule.when)))
     limited = stage is not None and not terminal and bool(stage.max_days) and bool(stage.on_stale)
-    derived = _StageRules(stage, rules, read, read | {"days_in_stage"} if limited else read)
+    conditions = tuple(compile_condition(rule.when, "rule") for rule in rules)
+    derived = _StageRules(stage, rules, conditions, read,
+                          read | {"days_in_stage"} if limited else read)
     if len(_DERIVED) > 1000:  # pipelines reloaded many times: forget the old ones
         _DERIVED.clear()
     _DERIVED[(id(pipeline), stage_id)] = (pipeline, derived)  # keeps the id from being reused

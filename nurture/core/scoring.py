@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ from nurture.core.sequences import Bonus, Cap, Scoring
 
 DAY_SECONDS = 86_400
 MEMO_SIZE = 100_000  # remembered fit grades, and bonus outcomes
+_TIME_ORDER = attrgetter("at", "id")  # events in time order, ties by id
 
 
 class ScoredEvent(NamedTuple):
@@ -109,22 +111,26 @@ def contributions(events: Iterable[ScoredEvent], scoring: Scoring,
                   lead: Mapping[str, Any]) -> list[Contribution]:
     """Points per event before decay, caps applied in time order (ties by id)."""
     plan = _plan(scoring)
-    windows: dict[str, deque[tuple[datetime, float]]] = {}
+    windows: dict[str, _Window] = {}
     result = []
-    for event in sorted(events, key=_time_order):
+    for event in sorted(events, key=_TIME_ORDER):
         if event.machine:
             continue
-        points = float(scoring.points.get(event.type, 0))
+        kind = event.type
+        points = plan.points.get(kind, 0.0)
         earned: tuple[Bonus, ...] = ()
-        if event.type in plan.bonuses:
+        if kind in plan.bonuses:
             earned = _bonuses(plan, event, lead)
-            points += sum(b.points for b in earned)
+            if earned:
+                points += sum(b.points for b in earned)
         if not points:
             continue
-        cap = plan.caps.get(event.type)
+        cap = plan.caps.get(kind)
         if cap is not None and points > 0:
-            window = windows.setdefault(event.type, deque())
-            granted = _capped(window, event.at, points, cap[0].points, cap[1])
+            window = windows.get(kind)
+            if window is None:
+                window = windows[kind] = _Window()
+            granted = window.grant(event.at, points, cap[0].points, cap[1])
             if granted < points:
                 if granted:
                     result.append(Contribution(event, granted, earned, cap[0]))
@@ -177,10 +183,6 @@ def _grade(scoring: Scoring, lead: Mapping[str, Any]) -> str:
     return "D"
 
 
-def _time_order(event: ScoredEvent) -> tuple[datetime, int]:
-    return event.at, event.id
-
-
 def _bonuses(plan: _Plan, event: ScoredEvent, lead: Mapping[str, Any]) -> tuple[Bonus, ...]:
     """The bonuses the event earns. Remembered by the values each condition reads (the URL, a
     form name…): the same links are clicked by thousands of leads."""
@@ -230,15 +232,26 @@ def _hashable(value: Any) -> Any:
     return tuple(sorted(value.items())) if isinstance(value, Mapping) else value
 
 
-def _capped(window: deque[tuple[datetime, float]], at: datetime, points: float, cap: int,
-            period: timedelta) -> float:
-    while window and window[0][0] <= at - period:
-        window.popleft()
-    room = cap - sum(p for _, p in window)
-    granted = max(0.0, min(points, room))
-    if granted:
-        window.append((at, granted))
-    return granted
+class _Window:
+    """What one capped type granted within the cap's rolling period: times and points."""
+
+    __slots__ = ("times", "points")
+
+    def __init__(self) -> None:
+        self.times: deque[datetime] = deque()
+        self.points: deque[float] = deque()
+
+    def grant(self, at: datetime, points: float, cap: int, period: timedelta) -> float:
+        """What of `points` earned at `at` fits under the cap, now counted in the window."""
+        start = at - period
+        while self.times and self.times[0] <= start:
+            self.times.popleft()
+            self.points.popleft()
+        granted = max(0.0, min(points, cap - sum(self.points)))
+        if granted:
+            self.times.append(at)
+            self.points.append(granted)
+        return granted
 
 
 def _what(event: ScoredEvent) -> str:
@@ -263,6 +276,7 @@ _STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 @dataclass
 class _Plan:
+    points: dict[str, float]  # per event type, as floats
     caps: dict[str, tuple[Cap, timedelta]]
     # Per event type, each bonus with what its condition reads ("event.url", "lead.title"…;
     # None: it reads a whole mapping, so it is evaluated every time).
@@ -284,6 +298,7 @@ def _plan(scoring: Scoring) -> _Plan:
     for bonus in scoring.bonus:
         bonuses.setdefault(bonus.event, []).append((bonus, _bonus_reads(bonus.when)))
     plan = _Plan(
+        points={kind: float(points) for kind, points in scoring.points.items()},
         caps={kind: (cap, parse_duration(cap.per)) for kind, cap in scoring.caps.items()},
         bonuses={kind: tuple(found) for kind, found in bonuses.items()},
         scored=frozenset({kind for kind, points in scoring.points.items() if points}

@@ -5,6 +5,11 @@ The caller holds the leads' rows locked (FOR NO KEY UPDATE on PostgreSQL, the wr
 SQLite) for the transaction, so what is decided from them is still true when it is written.
 Each lead gets `rules_due_at`: the next instant a day count its stage's rules read ticks over,
 its stage's time limit passes, a cool-down ends, or decay takes another DECAY_STEP points.
+
+A batch costs a handful of statements whatever its size: the lead rows come with what their
+assessment reads (`lead_rows`: the last move, the scoring events as one JSON value per lead),
+and the score history rows and the lead rows are written one statement each
+(nurture.engine.bulk).
 """
 
 from __future__ import annotations
@@ -14,18 +19,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Boolean, Connection, Select, bindparam, case, or_, select
 
 from nurture.core.rules import Move, chain_moves, facts_read, next_evaluation
-from nurture.core.scoring import decay_reaches
+from nurture.core.scoring import bonus_types, decay_reaches, scored_types
+from nurture.engine.bulk import insert_rows, update_rows
 from nurture.engine.facts import StayFacts, condition_context, lead_fields, stay_facts
 from nurture.engine.scoring import (
     DECAY_STEP,
+    SCORE_CHANGE_COLUMNS,
     SCORE_CHANGES,
     Scored,
     decay,
     events_as_json,
-    load_events,
     rescore,
     scored_events,
 )
@@ -40,14 +46,9 @@ MIN_GAP = timedelta(seconds=1)
 RULES_SOURCE = "rules"
 WHY_NEW = "scored from its history"
 WHY_CHANGED = "rescored: the lead's fields changed"
-_WRITTEN = ("score", "fit", "scored_at", "rules_due_at", "stage", "stage_entered_at",
-            "needs_enrollment", "status", "last_engaged_at")
-_UPDATE = (update(LEADS).where(LEADS.c.id == bindparam("lead_id"))
-           .values({name: bindparam(f"new_{name}") for name in _WRITTEN}))
-_NEW_SCORE_CHANGE = insert(SCORE_CHANGES)
-# Most leads of a sweep only get their next look: a statement with one value binds faster.
-_RESCHEDULE = (update(LEADS).where(LEADS.c.id == bindparam("lead_id"))
-               .values(rules_due_at=bindparam("new_rules_due_at")))
+# The lead columns an assessment writes, in one statement per batch (nurture.engine.bulk).
+WRITTEN = ("score", "fit", "scored_at", "rules_due_at", "stage", "stage_entered_at",
+           "needs_enrollment", "status", "last_engaged_at")
 
 
 @dataclass
@@ -73,54 +74,57 @@ class Assessed:
     handoffs: int = 0
     moved: list[tuple[int, Move]] = field(default_factory=list)
 
+    def add(self, other: Assessed) -> None:
+        self.leads += other.leads
+        self.rescored += other.rescored
+        self.score_changes += other.score_changes
+        self.moves += other.moves
+        self.handoffs += other.handoffs
+        self.moved += other.moved
+
 
 def assess(connection: Connection, project: Project, leads: Sequence[Any], now: datetime,
-           news: Mapping[int, News] | None = None,
-           recent: dict[int, tuple[str | None, datetime | None]] | None = None,
-           history: Any = None) -> Assessed:
-    """Score, grade and apply the rules to `leads` (locked lead rows) at `now`, and write it all.
-    `news` is what was just recorded for some of them. A lead's score is rebuilt from its events
-    when news says so or `rescore_reason` does, else decayed. For one lead, the caller may have
-    read more with it: `recent`, its last move (stage left, when); `history`, its events
-    (scoring.events_as_json)."""
-    pipeline = project.pipeline
+           news: Mapping[int, News] | None = None) -> Assessed:
+    """Score, grade and apply the rules to `leads` (locked rows of `lead_rows`) at `now`, and
+    write it all. `news` is what was just recorded for some of them. A lead's score is rebuilt
+    from its events when news says so or `rescore_reason` does, else decayed."""
+    pipeline, scoring = project.pipeline, project.pipeline.scoring
     news = news or {}
-    why = {lead.id: reason for lead in leads
-           if (reason := (news[lead.id].why if lead.id in news else None)
-               or rescore_reason(lead))}
-    if history is None:
-        events = load_events(connection, pipeline.scoring, why)
-    else:
-        events = {lead.id: scored_events(history, pipeline.scoring) for lead in leads}
     stays = stay_facts(connection, [lead for lead in leads
                                     if SENDING_FACTS & facts_read(pipeline, lead.stage)])
-    if recent is None:
-        recent = _last_moves(connection, project, leads, now)
     verdicts = []
+    rescored = 0
     for lead in leads:
         at = max(now, lead.stage_entered_at, lead.scored_at or now)  # never before what is known
         fields = lead_fields(lead)
         new = news.get(lead.id, _NOTHING_NEW)
-        if lead.id in why:
-            scored = rescore(lead, fields, events[lead.id], pipeline.scoring, at,
-                             why[lead.id], new.event_ids)
+        why = new.why or rescore_reason(lead)
+        if why:
+            if lead.history is None:  # lead_rows reads it for every lead rescore_reason names
+                raise RuntimeError(f"lead {lead.id}: its events were not read with it")
+            rescored += 1
+            scored = rescore(lead, fields, scored_events(lead.history, scoring), scoring, at,
+                             why, new.event_ids)
         else:
-            scored = decay(lead, pipeline.scoring, at)
-        stay = stays.get(lead.id, StayFacts())
+            scored = decay(lead, scoring, at)
+        stay = stays.get(lead.id, _NO_STAY)
         score_now = round(scored.score, 4)
-        engaged = max(filter(None, (lead.last_engaged_at, new.engaged_at)), default=None)
+        engaged = lead.last_engaged_at
+        if new.engaged_at is not None and (engaged is None or new.engaged_at > engaged):
+            engaged = new.engaged_at
         context = condition_context(lead, at, touches_sent=stay.touches_sent,
                                     sequence_finished=stay.sequence_finished,
                                     score=score_now, fit=scored.fit, fields=fields,
                                     last_engaged_at=engaged)
-        previous_stage, last_moved_at = recent.get(lead.id, (None, None))
         moves = chain_moves(pipeline, context, at,
                             (at - lead.stage_entered_at).total_seconds() / 86_400,
-                            last_moved_at, previous_stage,
+                            lead.left_at, lead.left_stage,
                             disqualified=lead.status == "disqualified")
         verdicts.append(_Verdict(lead, at, scored, LeadMoves(lead, moves, at, score_now, score_now),
-                                 previous_stage, last_moved_at, engaged))
-    return _write(connection, project, verdicts, len(why))
+                                 engaged))
+    done = _write(connection, project, verdicts)
+    done.rescored = rescored
+    return done
 
 
 @dataclass
@@ -129,56 +133,41 @@ class _Verdict:
     at: datetime
     scored: Scored
     moves: LeadMoves
-    previous_stage: str | None
-    last_moved_at: datetime | None
     last_engaged_at: datetime | None
 
 
-def _write(connection: Connection, project: Project, verdicts: list[_Verdict],
-           rescored: int) -> Assessed:
+def _write(connection: Connection, project: Project, verdicts: list[_Verdict]) -> Assessed:
     writes = record_moves(connection, [v.moves for v in verdicts if v.moves.moves], RULES_SOURCE)
     changes = [row for v in verdicts for row in v.scored.changes]
-    if changes:
-        connection.execute(_NEW_SCORE_CHANGE, changes)
-    changed, rescheduled = [], []
+    insert_rows(connection, SCORE_CHANGES, SCORE_CHANGE_COLUMNS, changes)
+    rows = []
     for verdict in verdicts:
         row = _lead_row(project, verdict, writes.lead_values.get(verdict.lead.id))
-        if _changes(verdict.lead, row):
-            changed.append(row)
-        else:
-            rescheduled.append({"lead_id": row["lead_id"],
-                                "new_rules_due_at": row["new_rules_due_at"]})
-    if changed:
-        connection.execute(_UPDATE, changed)
-    if rescheduled:
-        connection.execute(_RESCHEDULE, rescheduled)
-    return Assessed(leads=len(verdicts), rescored=rescored, score_changes=len(changes),
+        if any(new != getattr(verdict.lead, name)
+               for name, new in zip(WRITTEN, row[1:], strict=True)):
+            rows.append(row)
+    update_rows(connection, LEADS, WRITTEN, rows)
+    return Assessed(leads=len(verdicts), score_changes=len(changes),
                     moves=writes.stage_changes, handoffs=writes.handoffs,
                     moved=[(v.lead.id, move) for v in verdicts for move in v.moves.moves])
 
 
 def _lead_row(project: Project, verdict: _Verdict, moved: dict[str, Any] | None
-              ) -> dict[str, Any]:
+              ) -> tuple[Any, ...]:
+    """The lead's id and its WRITTEN columns as they should now be."""
     lead, scored = verdict.lead, verdict.scored
     values = {"score": round(scored.stored_score, 4), "fit": scored.fit,
               "scored_at": scored.scored_at, "stage": lead.stage,
               "stage_entered_at": lead.stage_entered_at,
               "needs_enrollment": lead.needs_enrollment, "status": lead.status,
               "last_engaged_at": verdict.last_engaged_at, **(moved or {})}
-    previous_stage, last_moved_at = verdict.previous_stage, verdict.last_moved_at
+    previous_stage, last_moved_at = lead.left_stage, lead.left_at
     stage_moves = [m for m in verdict.moves.moves if m.to_stage != m.from_stage]
     if stage_moves:
         previous_stage, last_moved_at = stage_moves[-1].from_stage, verdict.at
     values["rules_due_at"] = _due(project, values, verdict.last_engaged_at, scored,
                                   previous_stage, last_moved_at, verdict.at)
-    row = {f"new_{name}": values[name] for name in _WRITTEN}
-    row["lead_id"] = lead.id
-    return row
-
-
-def _changes(lead: Any, row: dict[str, Any]) -> bool:
-    """Whether the row changes more of the lead than when the sweep looks at it next."""
-    return any(row[f"new_{name}"] != getattr(lead, name) for name in _WRITTEN[:3] + _WRITTEN[4:])
+    return (lead.id, *(values[name] for name in WRITTEN))
 
 
 def _due(project: Project, values: dict[str, Any], last_engaged_at: datetime | None,
@@ -198,67 +187,74 @@ def _due(project: Project, values: dict[str, Any], last_engaged_at: datetime | N
     return max(min(known), at + MIN_GAP) if known else None
 
 
-_RECENT_MOVES = (
-    select(STAGE_CHANGES.c.lead_id, STAGE_CHANGES.c.from_stage, STAGE_CHANGES.c.to_stage,
-           STAGE_CHANGES.c.at)
-    .where(STAGE_CHANGES.c.lead_id.in_(bindparam("lead_ids", expanding=True)),
-           STAGE_CHANGES.c.at > bindparam("since", type_=STAGE_CHANGES.c.at.type))
-    .order_by(STAGE_CHANGES.c.lead_id, STAGE_CHANGES.c.at.desc(), STAGE_CHANGES.c.id.desc()))
+# -- reading the leads to assess -----------------------------------------------------------
+
 _MOVE_BEFORE = (select(STAGE_CHANGES.c.from_stage, STAGE_CHANGES.c.at)
                 .where(STAGE_CHANGES.c.lead_id == LEADS.c.id,
                        STAGE_CHANGES.c.from_stage != STAGE_CHANGES.c.to_stage)
                 .order_by(STAGE_CHANGES.c.at.desc(), STAGE_CHANGES.c.id.desc()).limit(1))
-# One lead, locked, with its last move (the stage it left, and when) and its events: what an
-# event being recorded needs, in one round trip.
-_LEAD = {dialect: select(
-    LEADS,
-    _MOVE_BEFORE.with_only_columns(STAGE_CHANGES.c.from_stage).scalar_subquery()
-    .label("left_stage"),
-    _MOVE_BEFORE.with_only_columns(STAGE_CHANGES.c.at).scalar_subquery().label("left_at"),
-    events_as_json(dialect),
-).where(LEADS.c.id == bindparam("lead_id")).with_for_update(key_share=True)
-    for dialect in ("sqlite", "postgresql")}
-_SOME_LEADS = (select(LEADS).where(LEADS.c.id.in_(bindparam("lead_ids", expanding=True)))
-               .order_by(LEADS.c.id).with_for_update(key_share=True))
-_NOTHING_NEW = News()
 
 
-def _last_moves(connection: Connection, project: Project, leads: Sequence[Any],
-                now: datetime) -> dict[int, tuple[str | None, datetime | None]]:
-    """For leads that changed stage within the longest cool-down: the stage they left and when
-    (a cool-down can only hold those back)."""
+def _lead_rows(dialect: str) -> Select[Any]:
+    # The last move is read only for leads that entered their stage within the longest
+    # cool-down (a cool-down can hold back only those), the events only for leads to rescore.
+    recent = LEADS.c.stage_entered_at > bindparam("moved_since",
+                                                  type_=LEADS.c.stage_entered_at.type)
+    to_rescore = or_(bindparam("rescore_all", type_=Boolean()), LEADS.c.scored_at.is_(None),
+                     LEADS.c.updated_at > LEADS.c.scored_at)
+    return select(
+        LEADS,
+        case((recent, _MOVE_BEFORE.with_only_columns(STAGE_CHANGES.c.from_stage)
+              .scalar_subquery())).label("left_stage"),
+        case((recent, _MOVE_BEFORE.with_only_columns(STAGE_CHANGES.c.at)
+              .scalar_subquery())).label("left_at"),
+        case((to_rescore, events_as_json(dialect))).label("history"),
+    )
+
+
+_LEAD_ROWS = {dialect: _lead_rows(dialect) for dialect in ("sqlite", "postgresql")}
+
+
+def lead_rows(connection: Connection) -> Select[Any]:
+    """Lead rows as `assess` takes them: every column of the lead, its last move (`left_stage`,
+    `left_at`) and its scoring events (`history`); add the WHERE, ORDER and lock, and execute
+    with `lead_row_params`."""
+    return _LEAD_ROWS[connection.dialect.name]
+
+
+def lead_row_params(project: Project, now: datetime, rescore_all: bool = False
+                    ) -> dict[str, Any]:
+    """The parameters of `lead_rows`: events are read for every lead with `rescore_all` (leads
+    an event was just recorded for), else for those `rescore_reason` names."""
+    scoring = project.pipeline.scoring
     longest = max((rule.cooldown_days for rule in project.pipeline.rules), default=0)
-    since = now - timedelta(days=longest)
-    ids = [lead.id for lead in leads if lead.stage_entered_at > since]
-    found: dict[int, tuple[str | None, datetime | None]] = {}
-    if not ids:
-        return found
-    for lead_id, from_stage, to_stage, at in connection.execute(
-            _RECENT_MOVES, {"lead_ids": ids, "since": since}):
-        if lead_id not in found and from_stage != to_stage:
-            found[lead_id] = (from_stage, at)
-    return found
+    return {"moved_since": now - timedelta(days=longest), "rescore_all": rescore_all,
+            "kinds": sorted(scored_types(scoring)), "with_data": sorted(bonus_types(scoring))}
+
+
+_SOME_LEADS = {dialect: query.where(LEADS.c.id.in_(bindparam("lead_ids", expanding=True)))
+               .order_by(LEADS.c.id).with_for_update(key_share=True)
+               for dialect, query in _LEAD_ROWS.items()}
+_NOTHING_NEW = News()
+_NO_STAY = StayFacts()
 
 
 def assess_lead(connection: Connection, project: Project, lead_id: int, now: datetime,
                 news: News) -> Assessed:
-    """Lock one lead and assess it at once with what was just recorded for it: its row, last
-    move and events read in one round trip. Nothing happens for a lead that does not exist."""
-    lead = connection.execute(_LEAD[connection.dialect.name],
-                              {"lead_id": lead_id}).one_or_none()
-    if lead is None:
-        return Assessed()
-    return assess(connection, project, [lead], now, {lead.id: news},
-                  {lead.id: (lead.left_stage, lead.left_at)}, lead.history)
+    """Lock one lead and assess it at once with what was just recorded for it. Nothing happens
+    for a lead that does not exist."""
+    return assess_leads(connection, project, {lead_id: news}, now)
 
 
 def assess_leads(connection: Connection, project: Project, news: Mapping[int, News],
                  now: datetime) -> Assessed:
-    """assess_lead for the leads of a batch of events, in a handful of statements; the rows are
-    locked in id order, so two batches naming the same leads never deadlock."""
+    """Lock the leads of a batch of events and assess them with what was just recorded, their
+    rows, last moves and events read in one statement; the rows are locked in id order, so two
+    batches naming the same leads never deadlock."""
     if not news:
         return Assessed()
-    leads = connection.execute(_SOME_LEADS, {"lead_ids": sorted(news)}).all()
+    leads = connection.execute(_SOME_LEADS[connection.dialect.name], {
+        "lead_ids": sorted(news), **lead_row_params(project, now, rescore_all=True)}).all()
     return assess(connection, project, leads, now, news)
 
 

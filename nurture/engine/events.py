@@ -9,16 +9,20 @@ within the request that recorded it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from nurture.core.scoring import scored_types
-from nurture.engine.assess import Assessed, News, assess_lead, assess_leads
+from nurture.engine.assess import Assessed, News, assess_leads
+from nurture.engine.bulk import insert_returning_ids
 from nurture.engine.enroll import stop_enrollments
 from nurture.files.loader import Project
+from nurture.store.email_outcomes import COUNTED as OUTCOMES
+from nurture.store.email_outcomes import note_stored_events
 from nurture.store.models import Enrollment, Event, Lead
 
 EVENTS = Event.__table__  # type: ignore[attr-defined]
@@ -30,8 +34,8 @@ ENGAGEMENT = frozenset({"opened", "clicked", "replied", "form_submitted", "page_
 TERMINAL = {"unsubscribed": "unsubscribed", "complained": "suppressed", "bounced": "bounced"}
 
 
+_COLUMNS = ("lead_id", "type", "at", "data", "outbox_id", "machine", "source", "client_id")
 # Built once: on the tracking path, building a statement costs more than running it.
-_INSERT = insert(EVENTS).returning(EVENTS.c.id)
 _SET_STATUS = (update(LEADS).where(LEADS.c.id == bindparam("lead_id"))
                .values(status=bindparam("status"), updated_at=bindparam("at")))
 _RUNNING = select(ENROLLMENTS.c.sequence_id).where(
@@ -57,23 +61,33 @@ def record_event(connection: Connection, project: Project, event: NewEvent,
     `now` (default: the event's time) is when rules are applied: give it for an event that
     happened a while ago. With `batch`, the lead is assessed when the batch is
     (`EventBatch.assess`), once for all its events, rather than at once."""
-    event_id = int(connection.execute(_INSERT, {
-        "lead_id": event.lead_id, "type": event.type, "at": event.at, "data": event.data,
-        "outbox_id": event.outbox_id, "machine": event.machine, "source": event.source,
-        "client_id": event.client_id,
-    }).scalar_one())
-    if event.machine:
-        return event_id
-    status_changed = _stop_what_it_stops(connection, project, event)
-    scores = event.type in scored_types(project.pipeline.scoring)
-    engaged = event.type in ENGAGEMENT
-    if not (scores or status_changed or engaged):  # no rule can see a change
-        return event_id
     target = batch or EventBatch()
-    target.add(event, event_id, scores)
+    [event_id] = record_events(connection, project, [event], target)
     if batch is None:
         target.assess(connection, project, now or event.at)
     return event_id
+
+
+def record_events(connection: Connection, project: Project, events: Sequence[NewEvent],
+                  batch: EventBatch) -> list[int]:
+    """`record_event` for several events, stored in one statement in their order; their leads
+    are assessed when `batch` is. Returns their ids, in order."""
+    if not events:
+        return []
+    ids = insert_returning_ids(connection, EVENTS, _COLUMNS, [
+        (event.lead_id, event.type, event.at, event.data, event.outbox_id, event.machine,
+         event.source, event.client_id) for event in events])
+    # The emails' outcomes, for the reports: counted when the batch is assessed, after the
+    # caller has flagged any of these hits as a machine's.
+    batch.outcomes += [i for event, i in zip(events, ids, strict=True) if event.type in OUTCOMES]
+    for event, event_id in zip(events, ids, strict=True):
+        if event.machine:
+            continue
+        status_changed = _stop_what_it_stops(connection, project, event)
+        scores = event.type in scored_types(project.pipeline.scoring)
+        if scores or status_changed or event.type in ENGAGEMENT:  # else no rule sees a change
+            batch.add(event, event_id, scores)
+    return ids
 
 
 class EventBatch:
@@ -82,6 +96,7 @@ class EventBatch:
 
     def __init__(self) -> None:
         self.news: dict[int, News] = {}
+        self.outcomes: list[int] = []  # ids of stored events that are an email's outcome
 
     def add(self, event: NewEvent, event_id: int, scores: bool) -> None:
         news = self.news.setdefault(event.lead_id, News())
@@ -92,11 +107,11 @@ class EventBatch:
             news.why = f"rescored after {event.type}"
 
     def assess(self, connection: Connection, project: Project, now: datetime) -> Assessed:
-        """Rescore the leads and apply the rules to them at `now`; the batch is then empty."""
+        """Count the emails' outcomes, rescore the leads and apply the rules to them at `now`;
+        the batch is then empty."""
+        outcomes, self.outcomes = self.outcomes, []
+        note_stored_events(connection, outcomes)
         news, self.news = self.news, {}
-        if len(news) == 1:
-            [(lead_id, only)] = news.items()
-            return assess_lead(connection, project, lead_id, now, only)
         return assess_leads(connection, project, news, now)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -87,17 +88,14 @@ def condition_context(lead: Any, now: datetime, *, touches_sent: int = 0,
 
 def lead_fields(lead: Any) -> dict[str, Any]:
     """`lead` in conditions: its fields, custom fields as a dict, the owner's id as `owner`."""
-    row = getattr(lead, "_mapping", None)  # a lead row: read as a mapping, much faster
-    if row is not None:
-        fields = {name: row.get(name) for name in _STORED_FIELDS}
-    else:
-        fields = {name: getattr(lead, name, None) for name in _STORED_FIELDS}
+    fields = dict(zip(_STORED_FIELDS, _read_fields(lead), strict=True))
     fields["custom"] = dict(lead.custom or {})
     fields["owner"] = lead.owner_id
     return fields
 
 
 _STORED_FIELDS = tuple(name for name in LEAD_FIELDS if name not in ("custom", "owner"))
+_read_fields = attrgetter(*_STORED_FIELDS)  # a Lead or a lead row; a sweep reads millions
 
 
 @dataclass(frozen=True)

@@ -5,20 +5,25 @@ bulk) are assessed in batches — score, fit, rules — and given their next `ru
 The partial index on `rules_due_at` makes a sweep cost what is due, not what is stored. Each
 batch is one transaction over rows locked FOR NO KEY UPDATE SKIP LOCKED on PostgreSQL (an event
 being recorded for one of them waits, or the sweep skips it), under SQLite's write lock there.
+On PostgreSQL several processes may sweep at once (`workers`): SKIP LOCKED keeps them off each
+other's leads, and each takes its own share of the ids so that they do not queue on the same
+rows at all.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, or_, select, update
+from sqlalchemy import Connection, Engine, or_, update
 
-from nurture.engine.assess import assess
+from nurture.engine.assess import assess, lead_row_params, lead_rows
 from nurture.engine.stages import LEADS
 from nurture.files.loader import Project
-from nurture.store.engine import writing
+from nurture.store.engine import make_engine, writing
 
 
 @dataclass
@@ -38,20 +43,36 @@ class SweepReport:
                 f"{self.score_changes} score changes, {self.moves} stage changes, "
                 f"{self.handoffs} handoffs in {self.batches} batches")
 
+    def add(self, other: SweepReport) -> None:
+        for name in ("leads", "rescored", "score_changes", "moves", "handoffs", "batches"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
 
 def sweep_rules(engine: Engine, project: Project, now: datetime, batch_size: int = 500,
-                max_batches: int | None = 100) -> SweepReport:
+                max_batches: int | None = 100, workers: int = 1,
+                share: tuple[int, int] | None = None) -> SweepReport:
     """Assess the leads due at `now`, `batch_size` per transaction, at most `max_batches`
     transactions (None: until none is due). A batch holds SQLite's write lock while it is
-    assessed (some 0.1–0.3 ms a lead), so tracking hits wait at most that long for it."""
+    assessed (some 0.1 ms a lead), so tracking hits wait at most that long for it.
+
+    On PostgreSQL, `workers` > 1 sweeps in that many processes at once, each over its own
+    share of the leads (`share`: (k, n), the leads whose id is k modulo n), each with at most
+    `max_batches` batches: a sweep is CPU-bound Python, so one process uses one core. On
+    SQLite a sweep is one process: every batch writes, and SQLite has one writer."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    if workers > 1 and engine.dialect.name == "postgresql":
+        return _sweep_in_processes(engine, project, now, batch_size, max_batches, workers)
     report = SweepReport()
-    due = (select(LEADS).where(LEADS.c.rules_due_at <= now).order_by(LEADS.c.rules_due_at)
-           .limit(batch_size).with_for_update(skip_locked=True, key_share=True))
+    params = lead_row_params(project, now)
     while max_batches is None or report.batches < max_batches:
         with writing(engine) as connection:
-            leads = connection.execute(due).all()
+            due = lead_rows(connection).where(LEADS.c.rules_due_at <= now)
+            if share is not None:
+                due = due.where(LEADS.c.id % share[1] == share[0])
+            due = (due.order_by(LEADS.c.rules_due_at).limit(batch_size)
+                   .with_for_update(skip_locked=True, key_share=True))
+            leads = connection.execute(due, params).all()
             if not leads:
                 break
             done = assess(connection, project, leads, now)
@@ -64,6 +85,29 @@ def sweep_rules(engine: Engine, project: Project, now: datetime, batch_size: int
         if len(leads) < batch_size:
             break
     return report
+
+
+def _sweep_in_processes(engine: Engine, project: Project, now: datetime, batch_size: int,
+                        max_batches: int | None, workers: int) -> SweepReport:
+    url = engine.url.render_as_string(hide_password=False)
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding connections
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        shares = [pool.submit(_sweep_share, url, project, now, batch_size, max_batches,
+                              (k, workers)) for k in range(workers)]
+        report = SweepReport()
+        for share in shares:
+            report.add(share.result())
+    return report
+
+
+def _sweep_share(url: str, project: Project, now: datetime, batch_size: int,
+                 max_batches: int | None, share: tuple[int, int]) -> SweepReport:
+    """In a worker process: sweep one share of the leads on an engine of its own."""
+    engine = make_engine(url)
+    try:
+        return sweep_rules(engine, project, now, batch_size, max_batches, share=share)
+    finally:
+        engine.dispose()
 
 
 def mark_due(connection: Connection, lead_ids: Iterable[int], now: datetime) -> None:

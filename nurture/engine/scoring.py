@@ -10,16 +10,16 @@ change (bonuses and fit read them), and for a lead never scored.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, case, func, select, type_coerce
+from sqlalchemy import String, bindparam, case, func, literal_column, select, type_coerce
 
 from nurture.core.scoring import (
     ScoredEvent,
-    bonus_types,
     decay_factor,
     fit_grade,
     score,
@@ -34,7 +34,6 @@ LEADS = Lead.__table__  # type: ignore[attr-defined]
 SCORE_CHANGES = ScoreChange.__table__  # type: ignore[attr-defined]
 DECAY_STEP = 1.0  # points of decay worth writing down (and looking at the lead again for)
 SHOWN = 0.05  # a change smaller than this rounds to nothing on screen: not worth a row
-_IN_CHUNK = 1000
 
 
 @dataclass
@@ -45,58 +44,42 @@ class Scored:
     fit: str
     scored_at: datetime | None  # unchanged when only decay too small to write happened
     stored_score: float
-    changes: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[tuple[Any, ...]] = field(default_factory=list)  # SCORE_CHANGE_COLUMNS
 
 
-# Built once: a statement object built per call costs more than running it (the tracking path).
-_SCORING_EVENTS = select(
-    EVENTS.c.lead_id, EVENTS.c.id, EVENTS.c.type, type_coerce(EVENTS.c.at, String),
-    type_coerce(case((EVENTS.c.type.in_(bindparam("with_data", expanding=True)),
-                      EVENTS.c.data)), String),
-).where(EVENTS.c.lead_id.in_(bindparam("lead_ids", expanding=True)),
-        EVENTS.c.type.in_(bindparam("kinds", expanding=True)), EVENTS.c.machine.is_(False))
-
-
-def load_events(connection: Connection, scoring: Scoring,
-                lead_ids: Iterable[int]) -> dict[int, list[ScoredEvent]]:
-    """The human events that can score, by lead. Only the types that earn points are read, and
-    the data only of those a bonus looks into. A full sweep reads millions of rows, so the
-    values come as the driver gives them and are converted here, not by SQLAlchemy types."""
-    ids = list(lead_ids)
-    found: dict[int, list[ScoredEvent]] = {lead_id: [] for lead_id in ids}
-    kinds = sorted(scored_types(scoring))
-    if not ids or not kinds:
-        return found
-    with_data = sorted(bonus_types(scoring))
-    for start in range(0, len(ids), _IN_CHUNK):
-        rows = connection.execute(_SCORING_EVENTS, {
-            "lead_ids": ids[start:start + _IN_CHUNK], "kinds": kinds, "with_data": with_data,
-        }).all()
-        for lead_id, event_id, kind, at, payload in rows:
-            found[lead_id].append(ScoredEvent(event_id, kind, _aware(at), _mapping(payload)))
-    return found
+# The columns of a ScoreChange row, in the order of the tuples in Scored.changes.
+SCORE_CHANGE_COLUMNS = ("lead_id", "event_id", "at", "delta", "score_after", "reason")
 
 
 def events_as_json(dialect: str) -> Any:
-    """A column for a query of the lead table: the lead's human events as one JSON array of
-    [id, type, at, data], so an event being recorded reads its lead and history in one round
-    trip (`scored_events` takes it apart)."""
-    if dialect == "postgresql":
-        items = func.json_agg(func.json_build_array(EVENTS.c.id, EVENTS.c.type, EVENTS.c.at,
-                                                    EVENTS.c.data))
-    else:
-        items = func.json_group_array(func.json_array(EVENTS.c.id, EVENTS.c.type, EVENTS.c.at,
-                                                      func.json(EVENTS.c.data)))
-    history = select(items).where(EVENTS.c.lead_id == LEADS.c.id, EVENTS.c.machine.is_(False))
-    return type_coerce(history.scalar_subquery(), String).label("history")
+    """A column for a query of the lead table: the lead's human events that can score, as one
+    JSON array of [id, type, at, data] (data only for types a bonus looks into, else null), so
+    a batch of leads and their histories come in one statement (`scored_events` takes each
+    apart). Its parameters: `kinds` (scored_types) and `with_data` (bonus_types)."""
+    data = case((EVENTS.c.type.in_(bindparam("with_data", expanding=True)), EVENTS.c.data))
+    items: Any
+    if dialect == "postgresql":  # json_agg of no rows is NULL: NULL means "not read"
+        items = func.coalesce(func.json_agg(func.json_build_array(
+            EVENTS.c.id, EVENTS.c.type, EVENTS.c.at, data)), literal_column("'[]'::json"))
+    else:  # the stored naive UTC text, marked as UTC so that it parses aware
+        items = func.json_group_array(func.json_array(EVENTS.c.id, EVENTS.c.type,
+                                                      type_coerce(EVENTS.c.at, String) + "+00:00",
+                                                      func.json(data)))
+    history = select(items).where(EVENTS.c.lead_id == LEADS.c.id,
+                                  EVENTS.c.type.in_(bindparam("kinds", expanding=True)),
+                                  EVENTS.c.machine.is_(False))
+    return type_coerce(history.scalar_subquery(), String)
 
 
 def scored_events(history: Any, scoring: Scoring) -> list[ScoredEvent]:
     """The events of `events_as_json` that can score (the others are left out)."""
-    kinds, with_data = scored_types(scoring), bonus_types(scoring)
+    kinds = scored_types(scoring)
     items = (json.loads(history) if isinstance(history, str) else history) or []
-    return [ScoredEvent(event_id, kind, _aware(at), (data or {}) if kind in with_data else {})
+    return [ScoredEvent(event_id, kind, _aware(at), data or _NO_DATA)
             for event_id, kind, at, data in items if kind in kinds]
+
+
+_NO_DATA: Mapping[str, Any] = MappingProxyType({})
 
 
 def _aware(value: Any) -> datetime:
@@ -106,12 +89,6 @@ def _aware(value: Any) -> datetime:
         parsed = datetime.fromisoformat(value)
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
     return value  # psycopg: an aware datetime already
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def decayed_score(lead: Any, scoring: Scoring, now: datetime) -> float:
@@ -171,9 +148,9 @@ def _with_decay_row(lead: Any, scoring: Scoring, now: datetime, scored: Scored) 
 
 
 def _row(lead_id: int, at: datetime, delta: float, after: float, reason: str,
-         event_id: int | None) -> dict[str, Any]:
-    return {"lead_id": lead_id, "event_id": event_id, "at": at, "delta": round(delta, 4),
-            "score_after": round(after, 4), "reason": reason}
+         event_id: int | None) -> tuple[Any, ...]:
+    """A ScoreChange row, as SCORE_CHANGE_COLUMNS."""
+    return (lead_id, event_id, at, float(round(delta, 4)), float(round(after, 4)), reason)
 
 
 @dataclass(frozen=True)

@@ -2,38 +2,37 @@
 TemplateError messages that name the template file, the line and what went wrong.
 
 Besides the immutable sandbox, a render is bounded. What builds a huge value in one step is
-checked before it runs: `*`, `**` and `%` (`'a' * 10**9`, `2 ** 100000`, `'%999999999s' % x`),
-the widths of str.format and the `center`, `indent` and `format` filters. One render may
-output at most MAX_OUTPUT characters (Markdown values included) and take at most
-MAX_RENDER_SECONDS, checked as it outputs and as `range` loops turn. A template past either
-fails for that lead with a TemplateError, like any other render failure. (Not bounded: values
-grown step by step without output, e.g. `join` of many long strings or a loop with no output
-over something other than `range`. Templates are the team's own files, checked by
-`nurture validate`; lead data is never evaluated.)
+checked before it runs (nurture.core.sandbox, shared with conditions): `*`, `**` and `%`
+(`'a' * 10**9`, `2 ** 100000`, `'%999999999s' % x`), the widths of str.format and the
+`center`, `indent` and `format` filters. One render may output at most MAX_OUTPUT
+characters (Markdown values included) and take at most MAX_RENDER_SECONDS, checked as it
+outputs and as `range` loops turn. A template past either fails for that lead with a
+TemplateError, like any other render failure. (Not bounded: values grown step by step without
+output, e.g. `join` of many long strings or a loop with no output over something other than
+`range`. Templates are the team's own files, checked by `nurture validate`; lead data is never
+evaluated.)
 """
 
 from __future__ import annotations
 
-import re
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from string import Formatter
 from typing import Any
 
 import jinja2
 from jinja2 import FileSystemLoader, StrictUndefined, Template, meta, pass_eval_context
 from jinja2.exceptions import SecurityError
-from jinja2.filters import do_center, do_format, do_indent
 from jinja2.nodes import EvalContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 from nurture.core.errors import TemplateError
+from nurture.core.sandbox import BoundedSandbox
 
 FALLBACK_HINT = (
     "give the template a fallback, e.g. {{ lead.first_name | default('there') }}, "
@@ -45,9 +44,6 @@ RENDER_FAILURES = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError
                    RecursionError)
 MAX_OUTPUT = 1_000_000  # characters one render may output: far beyond any email
 MAX_RENDER_SECONDS = 5.0
-MAX_EXPONENT = 64
-MAX_INTEGER_BITS = 65_536
-_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?")
 
 
 @dataclass
@@ -103,78 +99,11 @@ class _TimedRange:
         return repr(self._range)
 
 
-def _check_operands(operator: str, left: Any, right: Any) -> None:
-    """SecurityError when `left operator right` would build a value past the limits."""
-    if operator == "*":
-        sized = [v for v in (left, right) if isinstance(v, str | list | tuple)]
-        counts = [v for v in (left, right) if isinstance(v, int)]
-        if sized and counts and len(sized[0]) * counts[0] > MAX_OUTPUT:
-            raise SecurityError(f"repeating a value past {MAX_OUTPUT:,} items is not allowed")
-    elif operator == "**" and isinstance(right, int | float):
-        too_big = isinstance(left, int) and left.bit_length() * abs(right) > MAX_INTEGER_BITS
-        if abs(right) > MAX_EXPONENT or too_big:
-            raise SecurityError(f"a power past {MAX_INTEGER_BITS:,} bits or with an exponent "
-                                f"past {MAX_EXPONENT} is not allowed")
-    elif operator == "%" and isinstance(left, str):
-        values = right if isinstance(right, tuple) else (right,)
-        _check_widths([size for spec in _PERCENT_SPEC.findall(left) for size in spec], values)
+class _BoundedSandbox(BoundedSandbox):
+    """The shared bounded sandbox (nurture.core.sandbox): no one step builds a value longer
+    than a whole render may output."""
 
-
-def _check_widths(sizes: Iterable[str], values: Iterable[Any]) -> None:
-    """SecurityError when a format's width or precision passes MAX_OUTPUT: `sizes` are its
-    written digits, or "*" for one taken from `values`."""
-    for size in sizes:
-        numbers = [int(size)] if size.isdigit() else [
-            value for value in values if size == "*" and isinstance(value, int)]
-        if any(number > MAX_OUTPUT for number in numbers):
-            raise SecurityError(f"a format width past {MAX_OUTPUT:,} is not allowed")
-
-
-def _check_format(text: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """`_check_widths` for str.format: digits in each field's spec, nested fields as "*"."""
-    values = [*args, *kwargs.values()]
-    values += [v for arg in args if isinstance(arg, Mapping) for v in arg.values()]
-    for _, _, spec, _ in Formatter().parse(text):
-        if spec:
-            _check_widths([*re.findall(r"\d+", spec), *("*" * ("{" in spec))], values)
-
-
-def _center(value: Any, width: int = 80) -> str:
-    _check_widths([str(width)], ())
-    return do_center(value, width)
-
-
-def _indent(value: Any, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
-    _check_widths([str(width)] if isinstance(width, int) else [], ())
-    return do_indent(value, width, first, blank)
-
-
-def _format(value: Any, *args: Any, **kwargs: Any) -> str:
-    _check_operands("%", str(value), tuple(kwargs.values()) or args)
-    return do_format(value, *args, **kwargs)
-
-
-class _BoundedSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox with `*`, `**`, `%`, str.format and the padding filters checked
-    before they run."""
-
-    intercepted_binops = frozenset({"*", "**", "%"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        _check_operands(operator, left, right)
-        return super().call_binop(context, operator, left, right)
-
-    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        wrapped = super().wrap_str_format(value)
-        if wrapped is None:
-            return None
-        text = value.__self__
-
-        def checked(*args: Any, **kwargs: Any) -> str:
-            _check_format(text, args, kwargs)
-            return wrapped(*args, **kwargs)
-
-        return checked
+    max_size = MAX_OUTPUT
 
 
 def _counted(finalize: Callable[[EvalContext, Any], Any]) -> Callable[..., Any]:
@@ -204,7 +133,6 @@ def build_environment(
         keep_trailing_newline=True,
     )
     env.globals["range"] = _TimedRange
-    env.filters.update(center=_center, indent=_indent, format=_format)
     return env
 
 

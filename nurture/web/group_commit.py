@@ -2,10 +2,10 @@
 transaction carries all of them, with one commit (one WAL flush) for the lot.
 
 Each caller still gets its answer only once the transaction holding its write has committed:
-nothing is acknowledged before it is durable. The writer gets a batch's items in arrival order
-and writes them in one transaction, so each can see the ones before it, as if they had
-committed one by one. When a batch fails, its items are written again one per transaction, so
-a bad one fails alone.
+nothing is acknowledged before it is durable (what that means per database: docs/tracking.md).
+The writer gets a batch's items in arrival order and writes them in one transaction, so each
+can see the ones before it, as if they had committed one by one. When a batch fails, its items
+are written again one per transaction, so a bad one fails alone.
 
 Transactions run in a worker thread, one at a time per engine and event loop. On SQLite that
 is the one writer it takes anyway: writes no longer queue on its lock and sleep in its busy

@@ -74,6 +74,41 @@ def test_sandbox_refuses_escapes_and_mutation(source: str) -> None:
         condition.holds(condition_context(FULL_LEAD))
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "('x' | center(10**7)) | length > 1",
+        "('x' | indent(10**7, true)) | length > 1",
+        "('%10000000s' | format('x')) | length > 1",
+        "('%*s' | format(10**7, 'x')) | length > 1",
+        "('%10000000s' % 'x') | length > 1",
+        "'{:10000000}'.format('x') | length > 1",
+        "'{:{}}'.format('x', 10**7) | length > 1",
+        "((9 ** 64) ** 64) ** 64 > 1",
+    ],
+)
+def test_conditions_refuse_padding_format_and_power_bombs(source: str) -> None:
+    condition = compile_condition(source, "rule")
+    with pytest.raises(ExpressionError, match="not allowed"):
+        condition.holds(condition_context(FULL_LEAD))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "'x' | center(5) == '  x  '",
+        "'%05.1f' | format(3.14159) == '003.1'",
+        "'%s-%s' % (1, 2) == '1-2'",
+        "'{:>4}'.format('ab') == '  ab'",
+        "'-' * 20 == '--------------------'",
+        "2 ** 10 == 1024",
+        "range(3) | list | length == 3",
+    ],
+)
+def test_ordinary_padding_formats_and_powers_still_work_in_conditions(source: str) -> None:
+    assert compile_condition(source, "rule").holds(condition_context(FULL_LEAD))
+
+
 def test_every_kind_documents_its_names() -> None:
     from nurture.core.expressions import DOCS
 

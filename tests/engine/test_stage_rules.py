@@ -201,6 +201,15 @@ def test_two_sweeps_at_once_assess_each_lead_once(funnel: Funnel) -> None:
     assert len(per_lead) == 60 and {count for _, count in per_lead} == {1}
 
 
+def test_a_sweep_in_several_processes_moves_each_lead_once(funnel: Funnel) -> None:
+    ids = [funnel.lead(f"lead{n}@example.com", stage="won") for n in range(30)]
+    report = funnel.sweep(T0 + DAY, batch_size=4, max_batches=None, workers=2)
+    assert (report.leads, report.moves) == (30, 30)
+    assert [funnel.get(lead_id).stage for lead_id in ids] == ["customer"] * 30
+    assert all(len(funnel.stage_changes(lead_id)) == 1 for lead_id in ids)
+    assert funnel.sweep(T0 + DAY).leads == 0
+
+
 def test_the_sweep_finds_due_leads_through_the_rules_due_index(engine: Engine) -> None:
     query = ("SELECT id FROM lead WHERE rules_due_at <= CURRENT_TIMESTAMP "
              "ORDER BY rules_due_at LIMIT 500")
