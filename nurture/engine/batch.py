@@ -16,7 +16,8 @@ from sqlalchemy import Connection, Select, Update, func, select, update
 
 from nurture.core.limits import WEEK, recipient_domain
 from nurture.store.models import Enrollment, Event, Lead, Outbox, Rep, Suppression
-from nurture.store.queue import Claimed, in_list
+from nurture.store.queue import Claimed
+from nurture.store.sql import in_list
 
 OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 EVENTS = Event.__table__  # type: ignore[attr-defined]

@@ -26,7 +26,8 @@ from nurture.engine.writes import Writes
 from nurture.mail.transport import Delivery, Envelope, Outcome
 from nurture.store.engine import writing
 from nurture.store.models import Lead
-from nurture.store.queue import Claimed, hold, in_list
+from nurture.store.queue import Claimed, hold
+from nurture.store.sql import in_list
 
 if TYPE_CHECKING:
     from nurture.engine.dispatch import DispatchConfig

@@ -25,8 +25,8 @@ from nurture.engine.enroll import stop_enrollments
 from nurture.store.email_outcomes import COUNTED as OUTCOMES
 from nurture.store.email_outcomes import COUNTING, HANDED, note_events, note_handed
 from nurture.store.models import Task
-from nurture.store.queue import Claimed, complete_many, hold, in_list
-from nurture.store.sql import dialect_insert
+from nurture.store.queue import Claimed, complete_many, hold
+from nurture.store.sql import dialect_insert, in_list
 
 TASKS = Task.__table__  # type: ignore[attr-defined]
 Row = dict[str, Any]

@@ -35,12 +35,11 @@ from nurture.store.copy_rows import copy_rows, indexes_dropped
 from nurture.store.email_outcomes import HANDED, OUTBOX, count_emails, outcome_bits
 from nurture.store.lead_paths import (
     CHANGES,
-    ENTRY_COLUMNS,
     ENTRY_TABLE,
     LEAD_COLUMNS,
     LEAD_TABLE,
-    TALLY_COLUMNS,
     TALLY_TABLE,
+    SummaryRows,
     count,
     path_of,
 )
@@ -115,27 +114,23 @@ class _Writer:
 
     def __init__(self, connection: Connection, deltas: Deltas) -> None:
         self.connection, self.deltas = connection, deltas
-        self.entry_rows: list[tuple[Any, ...]] = []
-        self.tally_rows: list[tuple[Any, ...]] = []
+        self.rows = SummaryRows()
         self.visited: list[tuple[int, str]] = []
         self.leads = self.entries = 0
 
     def add(self, lead: Any, changes: list[_Change]) -> None:
         path = path_of(lead, changes)
-        self.entry_rows += path.entries
-        self.tally_rows.append(path.tally)
+        self.rows.add(path)
         if lead.visited != path.visited:
             self.visited.append((lead.id, path.visited))
         self.leads += 1
         self.entries += len(path.entries)
-        if len(self.entry_rows) >= BATCH:
+        if len(self.rows.entries) >= BATCH:
             self.flush()
 
     def flush(self) -> None:
-        count(self.deltas, self.entry_rows, self.tally_rows)
-        copy_rows(self.connection, ENTRY_TABLE, ENTRY_COLUMNS, self.entry_rows)
-        copy_rows(self.connection, TALLY_TABLE, TALLY_COLUMNS, self.tally_rows)
-        self.entry_rows, self.tally_rows = [], []
+        count(self.deltas, self.rows.entries, self.rows.tallies)
+        self.rows.write(self.connection)
 
     def set_visited(self) -> None:
         """One UPDATE … FROM a temporary table: a million leads' new `visited` at once."""

@@ -1,13 +1,13 @@
-"""Writing millions of rows at once, for a rebuild of the reports' summaries: COPY on
-PostgreSQL, the driver's own executemany on SQLite. SQLAlchemy's executemany would process
-every value in Python first (an aware datetime costs two calls), which is most of the time of
-a rebuild. Values go in as the columns store them: aware datetimes become SQLite's naive UTC
-text, as UTCDateTime writes it.
+"""Writing many rows at once, for the reports' summaries (a lead import writes a thousand at a
+time, a rebuild millions): COPY on PostgreSQL, the driver's own executemany on SQLite.
+SQLAlchemy's executemany would process every value in Python first (an aware datetime costs two
+calls), which was most of the time of both. Values go in as the columns store them: aware
+datetimes become SQLite's naive UTC text, as UTCDateTime writes it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -18,8 +18,10 @@ SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def copy_rows(connection: Connection, table: Table, columns: Sequence[str],
-              rows: Iterable[Sequence[Any]]) -> None:
+              rows: Sequence[Sequence[Any]]) -> None:
     """Insert `rows` (values of `columns`, in order) into `table`, in the caller's transaction."""
+    if not rows:
+        return
     driver: Any = connection.connection.driver_connection
     if connection.dialect.name == "postgresql":
         with driver.cursor() as cursor, cursor.copy(

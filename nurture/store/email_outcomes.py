@@ -21,21 +21,23 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Connection,
+    Integer,
     Select,
     bindparam,
     case,
     func,
     literal,
     select,
+    text,
     union_all,
     update,
 )
 
 from nurture.store.models import Enrollment, Event, Outbox
-from nurture.store.queue import in_list
-from nurture.store.sql import unindexed
+from nurture.store.sql import in_list, unindexed
 from nurture.store.tallies import EMAILS, Deltas, day_of
 
 OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
@@ -97,17 +99,29 @@ def note_events(connection: Connection, events: Iterable[Any]) -> None:
             targets[email] = targets.get(email, 0) | bits
     if not targets:
         return
-    deltas, changed = Deltas(), []
-    for email in connection.execute(_LOCKED[connection.dialect.name],
-                                    {"emails": sorted(targets)}):
-        outcomes = email.outcomes | targets[email.id]
-        if outcomes != email.outcomes:
-            changed.append({"email": email.id, "new_outcomes": outcomes})
-            count_change(deltas, SimpleNamespace(**{**email._asdict(), "outcomes": outcomes}),
+    emails = connection.execute(_LOCKED[connection.dialect.name], {"emails": sorted(targets)})
+    _set_outcomes(connection, [(email, email.outcomes | targets[email.id]) for email in emails])
+
+
+def _set_outcomes(connection: Connection, new: Iterable[tuple[Any, int]]) -> None:
+    """Give each email (a locked COUNTING row) its new outcome bits, and count what changed:
+    on PostgreSQL in one statement (an executemany is a round trip per row), on SQLite as an
+    executemany."""
+    deltas, outcomes = Deltas(), {}
+    for email, bits in new:
+        if bits != email.outcomes:
+            outcomes[email.id] = bits
+            count_change(deltas, SimpleNamespace(**{**email._asdict(), "outcomes": bits}),
                          email.outcomes)
-    if changed:
-        connection.execute(_SET_OUTCOMES, changed)
     deltas.write(connection)
+    if not outcomes:
+        return
+    if connection.dialect.name == "postgresql":
+        connection.execute(_SET_OUTCOMES_PG, {"emails": list(outcomes),
+                                              "outcomes": list(outcomes.values())})
+    else:
+        connection.execute(_SET_OUTCOMES, [{"email": email, "new_outcomes": bits}
+                                           for email, bits in outcomes.items()])
 
 
 def note_stored_events(connection: Connection, event_ids: Sequence[int]) -> None:
@@ -144,6 +158,10 @@ _LOCKED = {dialect: select(*COUNTING).where(in_list(OUTBOX.c.id, "emails", diale
            .order_by(OUTBOX.c.id).with_for_update() for dialect in ("sqlite", "postgresql")}
 _SET_OUTCOMES = (update(OUTBOX).where(OUTBOX.c.id == bindparam("email"))
                  .values(outcomes=bindparam("new_outcomes")))
+_SET_OUTCOMES_PG = text(
+    "UPDATE outbox SET outcomes = new.outcomes FROM unnest(:emails, :outcomes) "
+    "AS new(id, outcomes) WHERE outbox.id = new.id").bindparams(
+    bindparam("emails", type_=ARRAY(Integer())), bindparam("outcomes", type_=ARRAY(Integer())))
 
 
 def note_handed(connection: Connection, emails: Sequence[Any]) -> None:
@@ -198,13 +216,4 @@ def refresh(connection: Connection, lead_ids: Sequence[int]) -> None:
         .with_for_update(), bound).all()
     computed = {email: bits for email, bits in connection.execute(
         outcome_bits(in_list(EVENTS.c.lead_id, "leads", dialect)), bound)}
-    deltas, changed = Deltas(), []
-    for email in emails:
-        bits = int(computed.get(email.id, 0))
-        if bits != email.outcomes:
-            changed.append({"email": email.id, "new_outcomes": bits})
-            count_change(deltas, SimpleNamespace(**{**email._asdict(), "outcomes": bits}),
-                         email.outcomes)
-    if changed:
-        connection.execute(_SET_OUTCOMES, changed)
-    deltas.write(connection)
+    _set_outcomes(connection, [(email, int(computed.get(email.id, 0))) for email in emails])

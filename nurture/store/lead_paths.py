@@ -21,10 +21,17 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    select,
+    update,
+)
 
+from nurture.store.copy_rows import copy_rows
 from nurture.store.models import Lead, LeadTally, StageChange, StageEntry
-from nurture.store.queue import in_list
+from nurture.store.sql import in_list
 from nurture.store.stage_sets import stage_set
 from nurture.store.tallies import ENTRIES, GAPS, LEADS, Deltas, day_of
 
@@ -154,15 +161,19 @@ def _refresh(connection: Connection, ids: list[int], deltas: Deltas) -> None:
         select(*(TALLY_TABLE.c[c] for c in TALLY_COLUMNS))
         .where(in_list(TALLY_TABLE.c.lead_id, "ids", dialect)), bound)}
     rewritten, rows = [], SummaryRows()
+    old_entries: list[tuple[Any, ...]] = []
+    old_tallies: list[tuple[Any, ...]] = []
     for lead in leads:
         path = path_of(lead, changes.get(lead.id, []))
-        old_entries, old_tally = tuple(stored.get(lead.id, ())), tallies.get(lead.id)
-        if old_entries != path.entries or old_tally != path.tally:
-            count(deltas, old_entries, [old_tally] if old_tally else [], -1)
-            count(deltas, path.entries, [path.tally])
+        entries, tally = tuple(stored.get(lead.id, ())), tallies.get(lead.id)
+        if entries != path.entries or tally != path.tally:
+            old_entries += entries
+            old_tallies += [tally] if tally else []
             rewritten.append(lead.id)
             rows.add(path)
         rows.set_visited(lead, path)
+    count(deltas, old_entries, old_tallies, -1)
+    count(deltas, rows.entries, rows.tallies)
     for table in (ENTRY_TABLE, TALLY_TABLE):
         if rewritten:
             connection.execute(delete(table).where(in_list(table.c.lead_id, "ids", dialect)),
@@ -174,22 +185,21 @@ class SummaryRows:
     """StageEntry and LeadTally rows to insert, and Lead.visited values to set."""
 
     def __init__(self) -> None:
-        self.entries: list[dict[str, Any]] = []
-        self.tallies: list[dict[str, Any]] = []
+        self.entries: list[tuple[Any, ...]] = []
+        self.tallies: list[tuple[Any, ...]] = []
         self.visited: list[dict[str, Any]] = []
 
     def add(self, path: LeadPath) -> None:
-        self.entries += [dict(zip(ENTRY_COLUMNS, row, strict=True)) for row in path.entries]
-        self.tallies.append(dict(zip(TALLY_COLUMNS, path.tally, strict=True)))
+        self.entries += path.entries
+        self.tallies.append(path.tally)
 
     def set_visited(self, lead: Any, path: LeadPath) -> None:
         if lead.visited != path.visited:
             self.visited.append({"lead": lead.id, "new_visited": path.visited})
 
     def write(self, connection: Connection) -> None:
-        for table, rows in ((ENTRY_TABLE, self.entries), (TALLY_TABLE, self.tallies)):
-            if rows:
-                connection.execute(insert(table), rows)
+        copy_rows(connection, ENTRY_TABLE, ENTRY_COLUMNS, self.entries)
+        copy_rows(connection, TALLY_TABLE, TALLY_COLUMNS, self.tallies)
         if self.visited:
             connection.execute(_SET_VISITED, self.visited)
         self.entries, self.tallies, self.visited = [], [], []
