@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from nurture.store.engine import make_engine, upgrade
+from tests.dovecot import Dovecot
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -66,3 +67,13 @@ def session(engine: Engine) -> Iterator[Session]:
     """A session on the migrated database; objects stay readable after commit."""
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    """A real IMAP server on loopback (Debian's dovecot-imapd), stopped after the test."""
+    server = Dovecot.start()
+    try:
+        yield server
+    finally:
+        server.stop()

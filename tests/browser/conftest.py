@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +21,7 @@ from sqlmodel import Session
 from nurture.clock import ManualClock
 from nurture.store.engine import make_engine, upgrade
 from nurture.store.models import ScoreChange
+from tests.e2e.harness import until
 from tests.reports.world import NOW, day, seed
 from tests.web.dashboard.site import (
     dashboard_app,
@@ -78,10 +78,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                                            log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, name="dashboard-server", daemon=True)
     thread.start()
-    deadline = time.monotonic() + START_SECONDS
-    while not server.started:  # poll the condition with a deadline
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
+    until(lambda: server.started or not thread.is_alive(), START_SECONDS, "uvicorn to start")
+    assert server.started, "uvicorn did not start"
     try:
         yield Served(f"http://127.0.0.1:{port}", engine, ids)
     finally:

@@ -53,13 +53,14 @@ def until(condition: Callable[[], T | None], timeout: float, what: str,
 
 
 class DaemonProcess:
-    """One `python -m nurture run`; its stdout and stderr go to a log file read back by tests."""
+    """One `python -m nurture run` (or another module's, e.g. the fault tests' clocked
+    daemon); its stdout and stderr go to a log file read back by tests."""
 
     def __init__(self, env: dict[str, str], cwd: Path, log: Path,
-                 command: tuple[str, ...] = ("run",)) -> None:
+                 command: tuple[str, ...] = ("run",), module: str = "nurture") -> None:
         self.log_path = log
         with log.open("wb") as output:
-            self.process = subprocess.Popen([sys.executable, "-m", "nurture", *command],
+            self.process = subprocess.Popen([sys.executable, "-m", module, *command],
                                             env=env, cwd=cwd, stdout=output,
                                             stderr=subprocess.STDOUT)
 

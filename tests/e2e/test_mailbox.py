@@ -3,21 +3,8 @@ email it sent stops the lead's sequence, and the message is flagged so it is han
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from tests.dovecot import Dovecot
 from tests.e2e.harness import PATIENCE, Site, until
-
-
-@pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    server = Dovecot.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_the_daemon_polls_the_mailbox_and_a_reply_stops_the_sequence(

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from tests.engine.world import LAYOUT, NOTE, World
-from tests.smtp_sink import SmtpSink
+from tests.engine.world import World, opened_world
 
 
 @pytest.fixture
 def world(engine: Engine, tmp_path: Path) -> Iterator[World]:
-    (tmp_path / "templates").mkdir()
-    shutil.copy(LAYOUT, tmp_path / "templates" / "_layout.html.j2")
-    made = World(engine, SmtpSink().start(), tmp_path)
-    made.template("note.md.j2", NOTE)
-    try:
+    with opened_world(engine, tmp_path) as made:
         yield made
-    finally:
-        made.sink.stop()

@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -211,3 +212,16 @@ class World:
             query = select(model).where(table.c.lead_id == lead_id).order_by(table.c[order])
             return list(session.execute(query).scalars())
 
+
+@contextmanager
+def opened_world(engine: Engine, root: Path) -> Iterator[World]:
+    """A World on `engine` in `root`: the example layout and a note template, an SMTP sink
+    running until the block ends."""
+    (root / "templates").mkdir()
+    shutil.copy(LAYOUT, root / "templates" / "_layout.html.j2")
+    made = World(engine, SmtpSink().start(), root)
+    made.template("note.md.j2", NOTE)
+    try:
+        yield made
+    finally:
+        made.sink.stop()

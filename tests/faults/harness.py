@@ -5,12 +5,9 @@ with — the daemon still runs, each cause was logged once, every touch arrived 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,23 +23,13 @@ CATCH_UP = timedelta(minutes=20)
 TICK = "dispatch: claimed"  # the line a dispatch tick that claimed something logs
 
 
-class ClockedDaemon(DaemonProcess):
-    """`python -m tests.faults.clocked run`: `nurture run` on the shared clock."""
-
-    def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
-        self.log_path = log
-        with log.open("wb") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.faults.clocked", "run"], env=env, cwd=cwd,
-                stdout=output, stderr=subprocess.STDOUT)
-
-
 def start(site: Site, clock: SharedClock, **overrides: Any) -> DaemonProcess:
-    """`site.start(**overrides)`, on `clock`."""
+    """`site.start(**overrides)`, on `clock`: `python -m tests.faults.clocked run`."""
     env = site.env(**overrides)
     env[CLOCK_FILE_ENV] = str(clock.path)
     env["PYTHONPATH"] = str(ROOT)
-    daemon = ClockedDaemon(env, site.root, site.root / f"daemon{len(site.processes) + 1}.log")
+    daemon = DaemonProcess(env, site.root, site.root / f"daemon{len(site.processes) + 1}.log",
+                           module="tests.faults.clocked")
     site.processes.append(daemon)
     return daemon
 

@@ -81,15 +81,6 @@ def test_maildir_outbox_not_writable(sqlite_site: Site, clock: SharedClock) -> N
     assert daemon.is_running() and "Traceback" not in daemon.log
 
 
-@pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    server = Dovecot.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def test_imap_server_unreachable(sqlite_site: Site, clock: SharedClock,
                                  dovecot: Dovecot) -> None:
     site = sqlite_site

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, inspect, select, text
 from nurture.engine.handoff_queue import CURSOR, SETTLE, pending_requests
 from nurture.store.engine import alembic_config, migration_connection, upgrade
 from tests.handoff.desk import MOVE, NOW, Desk
+from tests.plans import query_plan
 
 
 def _cursor(desk: Desk) -> tuple[int, int | None]:
@@ -63,12 +64,7 @@ def test_the_scan_reads_the_requests_through_their_partial_index(desk: Desk) -> 
         assert (pending.lead_id, pending.data) == (lead, MOVE)
         query = ("SELECT id FROM event WHERE event.type = 'handoff_requested' AND id > 0 "
                  "ORDER BY id LIMIT 10")
-        if desk.engine.dialect.name == "postgresql":
-            connection.execute(text("SET enable_seqscan = off"))
-            plan = connection.execute(text(f"EXPLAIN {query}")).scalars().all()
-        else:
-            plan = [row[-1] for row in connection.execute(text(f"EXPLAIN QUERY PLAN {query}"))]
-    assert "ix_event_handoff_requested" in " ".join(plan)
+        assert "ix_event_handoff_requested" in query_plan(connection, query)
 
 
 def test_the_migration_goes_down_and_up_again(engine: Engine) -> None:

@@ -4,7 +4,6 @@ by a scanner, a reply naming no email — counted by hand, and equal to what a r
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,9 +18,8 @@ from nurture.reports.sequences import sequences_report
 from nurture.store.engine import writing
 from nurture.store.leads import upsert_leads
 from nurture.store.models import Lead
-from tests.engine.world import LAYOUT, NOTE, NOW, World, sequence_toml, touch
+from tests.engine.world import NOW, World, opened_world, sequence_toml, touch
 from tests.reports.written import rebuilt_state, summary_state
-from tests.smtp_sink import SmtpSink
 
 LEADS = Lead.__table__  # type: ignore[attr-defined]
 NAMES = ("ann", "bob", "cy", "dee")
@@ -30,14 +28,8 @@ NAMES = ("ann", "bob", "cy", "dee")
 @pytest.fixture
 def world(engine: Engine, tmp_path: Path) -> Iterator[World]:
     """The dispatch suite's world (tests/engine/world.py): sequences, templates, an SMTP sink."""
-    (tmp_path / "templates").mkdir()
-    shutil.copy(LAYOUT, tmp_path / "templates" / "_layout.html.j2")
-    made = World(engine, SmtpSink().start(), tmp_path)
-    made.template("note.md.j2", NOTE)
-    try:
+    with opened_world(engine, tmp_path) as made:
         yield made
-    finally:
-        made.sink.stop()
 
 
 def counts(world: World) -> list[tuple[int, ...]]:

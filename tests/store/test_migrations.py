@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 import nurture.store.models  # noqa: F401  (registers the tables)
 from nurture.store.engine import make_engine, upgrade
+from tests.plans import query_plan
 
 TABLES = {"lead", "stage_change", "enrollment", "outbox", "event", "score_change", "rep",
           "suppression", "task", "handoff", "handoff_cursor", "notice", "alembic_version",
@@ -66,12 +67,7 @@ def test_due_query_uses_the_due_index(engine: Engine) -> None:
     query = ("SELECT id FROM enrollment WHERE status = 'active' "
              "AND next_touch_at <= CURRENT_TIMESTAMP ORDER BY next_touch_at")
     with engine.connect() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("SET enable_seqscan = off"))  # empty tables favour a scan
-            plan = connection.execute(text(f"EXPLAIN {query}")).scalars().all()
-        else:
-            plan = [row[-1] for row in connection.execute(text(f"EXPLAIN QUERY PLAN {query}"))]
-    assert "ix_enrollment_due" in " ".join(plan)
+        assert "ix_enrollment_due" in query_plan(connection, query)
 
 
 
