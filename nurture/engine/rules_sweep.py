@@ -55,14 +55,15 @@ def sweep_rules(engine: Engine, project: Project, now: datetime, batch_size: int
     transactions (None: until none is due). A batch holds SQLite's write lock while it is
     assessed (some 0.1 ms a lead), so tracking hits wait at most that long for it.
 
-    On PostgreSQL, `workers` > 1 sweeps in that many processes at once, each over its own
-    share of the leads (`share`: (k, n), the leads whose id is k modulo n), each with at most
-    `max_batches` batches: a sweep is CPU-bound Python, so one process uses one core. On
-    SQLite a sweep is one process: every batch writes, and SQLite has one writer."""
+    On PostgreSQL, with `workers` > 1, a sweep that finds more than one batch due goes on in
+    that many processes at once, each over its own share of the leads (`share` (k, n): the
+    leads whose id is k modulo n), each with at most `max_batches` batches: a sweep is
+    CPU-bound Python, and one process uses one core. A sweep with little due stays in this
+    process, so `workers` costs nothing on a quiet tick. On SQLite a sweep is one process:
+    every batch writes, and SQLite has one writer."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    if workers > 1 and engine.dialect.name == "postgresql":
-        return _sweep_in_processes(engine, project, now, batch_size, max_batches, workers)
+    parallel = workers > 1 and share is None and engine.dialect.name == "postgresql"
     report = SweepReport()
     params = lead_row_params(project, now)
     while max_batches is None or report.batches < max_batches:
@@ -83,6 +84,12 @@ def sweep_rules(engine: Engine, project: Project, now: datetime, batch_size: int
         report.moves += done.moves
         report.handoffs += done.handoffs
         if len(leads) < batch_size:
+            break
+        if parallel:  # a full batch: more is due, worth the processes' start
+            left = None if max_batches is None else max_batches - report.batches
+            if left is None or left > 0:
+                report.add(_sweep_in_processes(engine, project, now, batch_size, left,
+                                               workers))
             break
     return report
 

@@ -8,14 +8,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
+from nurture.engine import rules_sweep
 from nurture.engine.enrollment_sweep import enroll_pending
 from nurture.engine.rules_sweep import SweepReport, mark_due
 from nurture.store.engine import writing
 from nurture.store.models import Enrollment, Outbox, StageChange
 from tests.engine.funnel import DAY, T0, Funnel, make_funnel
+from tests.plans import query_plan
 
 PRICING = "https://relay.example.com/pricing"
 
@@ -210,13 +212,19 @@ def test_a_sweep_in_several_processes_moves_each_lead_once(funnel: Funnel) -> No
     assert funnel.sweep(T0 + DAY).leads == 0
 
 
+def test_a_sweep_with_little_due_starts_no_processes(funnel: Funnel,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_processes(*args: object) -> None:
+        raise AssertionError("processes started for less than a batch")
+
+    monkeypatch.setattr(rules_sweep, "_sweep_in_processes", no_processes)
+    for n in range(3):
+        funnel.lead(f"lead{n}@example.com", stage="won")
+    assert funnel.sweep(T0 + DAY, batch_size=4, workers=2).moves == 3
+
+
 def test_the_sweep_finds_due_leads_through_the_rules_due_index(engine: Engine) -> None:
     query = ("SELECT id FROM lead WHERE rules_due_at <= CURRENT_TIMESTAMP "
              "ORDER BY rules_due_at LIMIT 500")
     with engine.connect() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("SET enable_seqscan = off"))  # empty tables favour a scan
-            plan = connection.execute(text(f"EXPLAIN {query}")).scalars().all()
-        else:
-            plan = [row[-1] for row in connection.execute(text(f"EXPLAIN QUERY PLAN {query}"))]
-    assert "ix_lead_rules_due" in " ".join(plan)
+        assert "ix_lead_rules_due" in query_plan(connection, query)
