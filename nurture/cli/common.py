@@ -1,4 +1,5 @@
-"""What every command shares: settings loaded once, a console, and errors printed for people."""
+"""What every command shares: settings loaded once, a console, errors printed for people, and
+the configured database, migrated."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 
 from nurture.core.errors import NurtureError
 from nurture.settings import Settings, load_settings
+from nurture.store.engine import make_engine, upgrade
 
 console = Console()
 errors = Console(stderr=True)
@@ -49,3 +52,14 @@ def reported_errors() -> Iterator[None]:
     except NurtureError as exc:
         errors.print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(1) from exc
+
+
+@contextmanager
+def database(ctx: typer.Context) -> Iterator[Engine]:
+    """The configured database, migrated to the latest schema; disposed of afterwards."""
+    engine = make_engine(settings_of(ctx).database_url)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()

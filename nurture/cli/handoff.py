@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
-from nurture.cli.common import console, errors, now, reported_errors, settings_of
+from nurture.cli.common import console, database, errors, now, reported_errors, settings_of
 from nurture.engine.events import NewEvent, record_event
 from nurture.files.loader import load_project
-from nurture.store.engine import make_engine, upgrade, writing
+from nurture.store.engine import writing
 from nurture.store.leads import get_lead_by_email
 
 
@@ -24,9 +24,7 @@ def contacted_command(
     settings = settings_of(ctx)
     with reported_errors():
         project = load_project(settings.sequences_dir)
-    engine = make_engine(settings.database_url)
-    try:
-        upgrade(engine)
+    with database(ctx) as engine:
         with Session(engine) as session:
             lead = get_lead_by_email(session, email)
         if lead is None or lead.id is None:
@@ -36,7 +34,5 @@ def contacted_command(
         with writing(engine) as connection:
             record_event(connection, project, NewEvent(
                 lead.id, "contacted", at, {"note": note} if note else {}, source="cli"))
-    finally:
-        engine.dispose()
     console.print(f"recorded: {lead.email} contacted at {at:%Y-%m-%d %H:%M} UTC",
                   highlight=False, markup=False)

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table as RichTable
 from sqlalchemy import Connection
 
-from nurture.cli.common import console, errors, now, reported_errors, settings_of
+from nurture.cli.common import console, database, errors, now, reported_errors, settings_of
 from nurture.core.sequences import Pipeline
 from nurture.files.loader import Project, load_project
 from nurture.reports.filters import Filters, UnknownOwner, owner_id
@@ -27,16 +27,16 @@ from nurture.reports.rebuild import rebuild
 from nurture.reports.sequences import sequences_report
 from nurture.reports.sources import sources_report
 from nurture.reports.tables import (
-    Column,
     Table,
     forecast_tables,
     funnel_tables,
     sequences_tables,
+    shown,
     sources_tables,
     velocity_tables,
 )
 from nurture.reports.velocity import velocity_report
-from nurture.store.engine import make_engine, upgrade, writing
+from nurture.store.engine import writing
 from nurture.store.tallies import fold
 
 app = typer.Typer(help="Pipeline reports: funnel, velocity, forecast, sequences and sources.",
@@ -117,14 +117,8 @@ def rebuild_command(ctx: typer.Context) -> None:
     """Recompute the summaries the reports read (stage entries, email outcomes, daily counts)
     from the stored history. The writers keep them as they go: this is for a database restored
     or written by something else. On PostgreSQL, writers wait until it is done."""
-    settings = settings_of(ctx)
-    engine = make_engine(settings.database_url)
-    try:
-        upgrade(engine)
-        with writing(engine) as connection:
-            done = rebuild(connection)
-    finally:
-        engine.dispose()
+    with database(ctx) as engine, writing(engine) as connection:
+        done = rebuild(connection)
     console.print(f"rebuilt the reports' summaries of {done.leads:,} leads ({done.entries:,} "
                   f"stage entries) and {done.emails:,} emails in {done.seconds:.1f} s",
                   highlight=False)
@@ -135,17 +129,13 @@ def _report(ctx: typer.Context, name: str, options: Options, output: Format, bui
     settings = settings_of(ctx)
     with reported_errors():
         project = load_project(settings.sequences_dir)
-    engine = make_engine(settings.database_url)
-    try:
-        upgrade(engine)
+    with database(ctx) as engine:
         with writing(engine) as connection:  # the counts written since the last fold, folded
             fold(connection)
         moment = now()
         with engine.connect() as connection:
             report = build(connection, project.pipeline, _filters(connection, project, options),
                            moment)
-    finally:
-        engine.dispose()
     if output is Format.json:
         print(json.dumps({"report": name, "generated_at": moment, **asdict(report)},
                          default=_json_value, indent=2, ensure_ascii=False))
@@ -210,28 +200,17 @@ def _rich(table: Table) -> RichTable:
     if table.is_record:
         record = RichTable("figure", "value", title=table.title, title_justify="left")
         for column, value in zip(table.columns, table.rows[0], strict=True):
-            record.add_row(column.name, _shown(column, value))
+            record.add_row(column.name, shown(value, column.kind))
         return record
-    shown = RichTable(title=table.title, title_justify="left", caption=table.note or None,
-                      caption_justify="left")
+    rich = RichTable(title=table.title, title_justify="left", caption=table.note or None,
+                     caption_justify="left")
     for index, column in enumerate(table.columns):
         if index == 0:  # the row's name (a stage, a sequence id) is never cut: people copy it
             width = max([len(column.name), *(len(str(row[0])) for row in table.rows)])
-            shown.add_column(column.name, no_wrap=True, min_width=width)
+            rich.add_column(column.name, no_wrap=True, min_width=width)
         else:
-            shown.add_column(column.name, justify="left" if column.kind == "text" else "right")
+            rich.add_column(column.name, justify="left" if column.kind == "text" else "right")
     for row in table.rows:
-        shown.add_row(*(_shown(column, value) for column, value in zip(table.columns, row,
-                                                                        strict=True)))
-    return shown
-
-
-def _shown(column: Column, value: Any) -> str:
-    """A value as people read it: "–" for no data, rates as percentages."""
-    if value is None:
-        return "–"
-    formats: dict[str, Callable[[Any], str]] = {
-        "count": lambda v: f"{v:,}", "money": lambda v: f"{v:,.0f}",
-        "rate": lambda v: f"{v:.1%}", "days": lambda v: f"{v:.1f}",
-        "date": lambda v: f"{v:%Y-%m-%d}"}
-    return formats.get(column.kind, str)(value)
+        rich.add_row(*(shown(value, column.kind)
+                       for column, value in zip(table.columns, row, strict=True)))
+    return rich

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
 
-from nurture.cli.common import console, errors, now, settings_of
-from nurture.store.engine import make_engine, upgrade, writing
+from nurture.cli.common import console, database, errors, now
+from nurture.store.engine import writing
 from nurture.store.suppressions import (
     Suppressed,
     add_suppressions,
@@ -32,16 +29,6 @@ app = typer.Typer(help="The suppression list: addresses and whole domains never 
 VALUES_HELP = "addresses (ann@example.com) or whole domains (example.com or @example.com)"
 VALUE_HEADERS = ("value", "email", "domain", "address", "email address")
 EXPORT_COLUMNS = ("value", "kind", "reason", "created_at")
-
-
-@contextmanager
-def _database(ctx: typer.Context) -> Iterator[Engine]:
-    engine = make_engine(settings_of(ctx).database_url)
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
 
 
 @app.command("add")
@@ -61,7 +48,7 @@ def add_command(
         for problem in problems:
             errors.print(f"error: {problem}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(1)
-    with _database(ctx) as engine, writing(engine) as connection:
+    with database(ctx) as engine, writing(engine) as connection:
         added = add_suppressions(connection, entries, reason, now())
     console.print(f"{added} added, {len(set(e.value for e in entries)) - added} already listed",
                   highlight=False)
@@ -73,7 +60,7 @@ def remove_command(
 ) -> None:
     """Take addresses or domains off the list; exit status 1 if one was not on it."""
     missing = []
-    with _database(ctx) as engine, writing(engine) as connection:
+    with database(ctx) as engine, writing(engine) as connection:
         for value in values:
             try:
                 removed = remove_suppressions(connection, [value])
@@ -100,7 +87,7 @@ def list_command(
 ) -> None:
     """One page of the list, alphabetically."""
     table = Table("value", "kind", "reason", "added")
-    with _database(ctx) as engine, engine.connect() as connection:
+    with database(ctx) as engine, engine.connect() as connection:
         for entry in list_suppressions(connection, kind, limit, offset):
             added = f"{entry.created_at:%Y-%m-%d}" if entry.created_at else ""
             table.add_row(entry.value, entry.kind, entry.reason, added)
@@ -119,7 +106,7 @@ def import_command(
     entries, problems = read_suppression_file(file)
     for problem in problems:
         errors.print(f"{file}:{problem}", highlight=False, markup=False, soft_wrap=True)
-    with _database(ctx) as engine, writing(engine) as connection:
+    with database(ctx) as engine, writing(engine) as connection:
         added = add_suppressions(connection, entries, reason or f"imported from {file.name}",
                                  now())
     unique = len({entry.value for entry in entries})
@@ -140,7 +127,7 @@ def export_command(
     try:
         writer = csv.writer(stream)
         writer.writerow(EXPORT_COLUMNS)
-        with _database(ctx) as engine, engine.connect() as connection:
+        with database(ctx) as engine, engine.connect() as connection:
             for entry in export_suppressions(connection):
                 created = entry.created_at.isoformat() if entry.created_at else ""
                 writer.writerow([entry.value, entry.kind, entry.reason, created])

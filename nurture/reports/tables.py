@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -14,7 +15,24 @@ from nurture.reports.significance import RULE
 from nurture.reports.sources import Segment, SourcesReport
 from nurture.reports.velocity import Velocity, VelocityReport
 
-Kind = Literal["text", "count", "money", "rate", "days", "date"]
+Kind = Literal["text", "count", "money", "rate", "days", "date", "score"]
+NO_DATA = "–"
+_FORMATS: dict[str, Callable[[Any], str]] = {
+    "count": lambda v: f"{v:,}" if isinstance(v, int) else f"{v:,.{0 if v % 1 == 0 else 1}f}",
+    "money": lambda v: f"{v:,.0f}",
+    "rate": lambda v: f"{v:.1%}",
+    "days": lambda v: f"{v:.1f}",
+    "date": lambda v: f"{v:%Y-%m-%d}",
+    "score": lambda v: f"{v:.1f}",
+}
+
+
+def shown(value: Any, kind: str = "text") -> str:
+    """A value of a column of `kind` as people read it (the command line's tables and the
+    dashboard): "–" for no data, rates as percentages, thousands separated."""
+    if value is None:
+        return NO_DATA
+    return _FORMATS.get(kind, str)(value)
 
 
 @dataclass(frozen=True)

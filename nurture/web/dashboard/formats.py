@@ -1,27 +1,12 @@
-"""How the dashboard writes numbers: the kinds of nurture/reports/tables.py (count, money, rate,
-days, date, text) as people read them, "–" for no data. Pure."""
+"""How the dashboard writes numbers and times: `shown` of nurture/reports/tables.py (as the
+command line does), moments to the minute, and formatters for the charts. Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-NO_DATA = "–"
-_FORMATS: dict[str, Callable[[Any], str]] = {
-    "count": lambda v: f"{v:,}" if isinstance(v, int) else f"{v:,.{0 if v % 1 == 0 else 1}f}",
-    "money": lambda v: f"{v:,.0f}",
-    "rate": lambda v: f"{v:.1%}",
-    "days": lambda v: f"{v:.1f}",
-    "date": lambda v: f"{v:%Y-%m-%d}",
-    "score": lambda v: f"{v:.1f}",
-}
-
-
-def shown(value: Any, kind: str = "text") -> str:
-    if value is None:
-        return NO_DATA
-    return _FORMATS.get(kind, str)(value)
+from nurture.reports.tables import NO_DATA, shown
 
 
 def when(value: datetime | None) -> str:
