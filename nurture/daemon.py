@@ -45,8 +45,9 @@ from nurture.mail.transport import Transport
 from nurture.metrics import Metrics
 from nurture.render import TemplateRenderer
 from nurture.settings import Settings
-from nurture.store.engine import make_engine, upgrade
+from nurture.store.engine import make_engine, upgrade, writing
 from nurture.store.queue import due_backlog
+from nurture.store.tallies import fold
 from nurture.web.app import create_app
 from nurture.web.state import WebContext
 
@@ -56,6 +57,7 @@ NoticeRun = Callable[[Engine, Settings, Project, Transport, datetime], Awaitable
 NOTICE_JOBS: tuple[tuple[NoticeRun, float], ...] = (
     (run_handoffs, 1.0), (run_sla, 60.0), (run_digests, 60.0))
 RULES_SWEEP_SECONDS = 60.0  # events are assessed at once; the sweep is for time passing
+FOLD_SECONDS = 60.0  # the reports' daily counts: exact unfolded too, only slower to sum
 MAX_ROUNDS_PER_JOB = 50  # full batches drained back to back before yielding to the scheduler
 SHUTDOWN_GRACE_SECONDS = 30
 
@@ -230,6 +232,16 @@ class Daemon:
 
         await self._guarded("rules", work, single=True)
 
+    async def fold_job(self) -> None:
+        """Merge the daily report counts the writers appended into one row per day and key,
+        so reports sum a few rows rather than every change (store/tallies.py)."""
+        async def work() -> str | None:
+            with writing(self.engine) as connection:
+                fold(connection)
+            return None
+
+        await self._guarded("fold", work, single=True)
+
     async def mailbox_job(self) -> None:
         """Poll the [imap] mailbox for replies and bounces."""
         async def work() -> str | None:
@@ -281,6 +293,9 @@ class Daemon:
             scheduler.add_job(self.rules_job, "interval", seconds=RULES_SWEEP_SECONDS,
                               id="rules", max_instances=1, coalesce=True,
                               next_run_time=first + timedelta(seconds=0.4))
+            scheduler.add_job(self.fold_job, "interval", seconds=FOLD_SECONDS, id="fold",
+                              max_instances=1, coalesce=True,
+                              next_run_time=first + timedelta(seconds=0.6))
             for run, seconds in NOTICE_JOBS:
                 scheduler.add_job(self._notice_job(run), "interval", seconds=seconds,
                                   id=run.__name__, max_instances=1, coalesce=True,
