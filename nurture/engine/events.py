@@ -22,7 +22,7 @@ from nurture.engine.bulk import insert_returning_ids
 from nurture.engine.enroll import stop_enrollments
 from nurture.files.loader import Project
 from nurture.store.email_outcomes import COUNTED as OUTCOMES
-from nurture.store.email_outcomes import note_stored_events
+from nurture.store.email_outcomes import note_events, refresh
 from nurture.store.models import Enrollment, Event, Lead
 
 EVENTS = Event.__table__  # type: ignore[attr-defined]
@@ -77,9 +77,9 @@ def record_events(connection: Connection, project: Project, events: Sequence[New
     ids = insert_returning_ids(connection, EVENTS, _COLUMNS, [
         (event.lead_id, event.type, event.at, event.data, event.outbox_id, event.machine,
          event.source, event.client_id) for event in events])
-    # The emails' outcomes, for the reports: counted when the batch is assessed, after the
-    # caller has flagged any of these hits as a machine's.
-    batch.outcomes += [i for event, i in zip(events, ids, strict=True) if event.type in OUTCOMES]
+    # The emails' outcomes, for the reports: counted when the batch is assessed, from the
+    # events as stored (a caller flags a hit as a machine's before storing it).
+    batch.outcomes += [event for event in events if event.type in OUTCOMES]
     for event, event_id in zip(events, ids, strict=True):
         if event.machine:
             continue
@@ -96,7 +96,7 @@ class EventBatch:
 
     def __init__(self) -> None:
         self.news: dict[int, News] = {}
-        self.outcomes: list[int] = []  # ids of stored events that are an email's outcome
+        self.outcomes: list[NewEvent] = []  # stored events that are an email's outcome
 
     def add(self, event: NewEvent, event_id: int, scores: bool) -> None:
         news = self.news.setdefault(event.lead_id, News())
@@ -110,9 +110,24 @@ class EventBatch:
         """Count the emails' outcomes, rescore the leads and apply the rules to them at `now`;
         the batch is then empty."""
         outcomes, self.outcomes = self.outcomes, []
-        note_stored_events(connection, outcomes)
+        note_events(connection, outcomes)
         news, self.news = self.news, {}
         return assess_leads(connection, project, news, now)
+
+
+def flag_as_machine(connection: Connection, batch: EventBatch, event_ids: Sequence[int]) -> None:
+    """Mark stored events as a machine's: a burst of clicks showed that hits which looked like
+    a person's, stored by an earlier batch, were a scanner's. Their emails' outcomes are
+    counted again from the events, and their leads rescored when `batch` is assessed."""
+    if not event_ids:
+        return
+    leads = sorted(set(connection.execute(
+        update(EVENTS).where(EVENTS.c.id.in_(event_ids)).values(machine=True)
+        .returning(EVENTS.c.lead_id)).scalars()))
+    refresh(connection, leads)
+    for lead_id in leads:
+        news = batch.news.setdefault(lead_id, News())
+        news.why = news.why or "rescored: earlier hits found to be a machine's"
 
 
 def _stop_what_it_stops(connection: Connection, project: Project, event: NewEvent) -> bool:

@@ -7,10 +7,9 @@ or refused it with a bounce (status "failed" with a bounced event naming it, on 
 email, from events by people. An event that names no email is credited to the last email sent
 to its lead at or before it.
 
-Events set bits as they are recorded (`note_events`; a batch of tracking hits once it knows
-which were a machine's, `note_stored_events`); an email handed over is counted with the bits it
-has (`note_handed`); `refresh` recomputes the bits of some leads' emails from their events (when
-a send changes which email an event is credited to).
+Events set bits as they are recorded (`note_events`, once per batch of events); an email
+handed over is counted with the bits it has (`note_handed`); `refresh` recomputes the bits of
+some leads' emails from their events (when a send changes which email an event is credited to).
 """
 
 from __future__ import annotations
@@ -99,8 +98,23 @@ def note_events(connection: Connection, events: Iterable[Any]) -> None:
             targets[email] = targets.get(email, 0) | bits
     if not targets:
         return
+    if connection.dialect.name == "postgresql":
+        _add_outcomes_pg(connection, targets)
+        return
     emails = connection.execute(_LOCKED[connection.dialect.name], {"emails": sorted(targets)})
     _set_outcomes(connection, [(email, email.outcomes | targets[email.id]) for email in emails])
+
+
+def _add_outcomes_pg(connection: Connection, targets: dict[int, int]) -> None:
+    """note_events' writes on PostgreSQL: the emails locked, given their new bits and read
+    back with their bits before, in one statement (the tracking path runs it per batch of hits),
+    then the changes counted."""
+    deltas = Deltas()
+    emails = sorted(targets)
+    for email in connection.execute(_ADD_OUTCOMES_PG, {
+            "emails": emails, "bits": [targets[email] for email in emails]}):
+        count_change(deltas, email, email.before)
+    deltas.write(connection)
 
 
 def _set_outcomes(connection: Connection, new: Iterable[tuple[Any, int]]) -> None:
@@ -122,17 +136,6 @@ def _set_outcomes(connection: Connection, new: Iterable[tuple[Any, int]]) -> Non
     else:
         connection.execute(_SET_OUTCOMES, [{"email": email, "new_outcomes": bits}
                                            for email, bits in outcomes.items()])
-
-
-def note_stored_events(connection: Connection, event_ids: Sequence[int]) -> None:
-    """note_events for events stored earlier in the transaction, as they are now (a tracking
-    hit may have been found to be a machine's since)."""
-    if event_ids:
-        note_events(connection, connection.execute(
-            select(EVENTS.c.lead_id, EVENTS.c.outbox_id, EVENTS.c.type, EVENTS.c.at,
-                   EVENTS.c.machine)
-            .where(in_list(EVENTS.c.id, "ids", connection.dialect.name))
-            .order_by(EVENTS.c.id), {"ids": list(event_ids)}).all())
 
 
 def _bits(event: Any) -> int:
@@ -162,6 +165,21 @@ _SET_OUTCOMES_PG = text(
     "UPDATE outbox SET outcomes = new.outcomes FROM unnest(:emails, :outcomes) "
     "AS new(id, outcomes) WHERE outbox.id = new.id").bindparams(
     bindparam("emails", type_=ARRAY(Integer())), bindparam("outcomes", type_=ARRAY(Integer())))
+
+
+# The rows locked in id order (as _LOCKED does), and only those whose bits change written.
+_ADD_OUTCOMES_PG = text(
+    "UPDATE outbox SET outcomes = locked.outcomes | new.bits "
+    "FROM (SELECT id, outcomes FROM outbox WHERE id = ANY(:emails) ORDER BY id FOR UPDATE) "
+    "AS locked, unnest(:emails, :bits) AS new(id, bits) "
+    "WHERE outbox.id = locked.id AND new.id = locked.id "
+    "AND locked.outcomes | new.bits <> locked.outcomes "
+    "RETURNING outbox.id, outbox.lead_id, outbox.status, outbox.outcomes, outbox.sent_at, "
+    "outbox.created_at, outbox.touch_index, outbox.variant, outbox.subject, "
+    "(SELECT sequence_id FROM enrollment WHERE enrollment.id = outbox.enrollment_id) "
+    "AS sequence_id, locked.outcomes AS before").bindparams(
+    bindparam("emails", type_=ARRAY(Integer())), bindparam("bits", type_=ARRAY(Integer()))
+).columns(*COUNTING[:-1], ENROLLMENTS.c.sequence_id, OUTBOX.c.outcomes.label("before"))
 
 
 def note_handed(connection: Connection, emails: Sequence[Any]) -> None:

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Select, and_, bindparam, exists, select, true, tuple_, update
+from sqlalchemy import Connection, Select, and_, bindparam, exists, select, true, tuple_
 
 from nurture.core.machine import RECENT_WINDOW, Hit, Verdict, classify_hit
-from nurture.engine.events import EVENTS, EventBatch, NewEvent, record_events
+from nurture.engine.events import EVENTS, EventBatch, NewEvent, flag_as_machine, record_events
 from nurture.engine.tracking_links import TouchRef
 from nurture.files.loader import Project
 from nurture.store.models import Outbox
@@ -107,8 +107,7 @@ def record_hits(connection: Connection, project: Project,
             _record_hit(email, hit, new, flagged)
     batch = EventBatch()
     record_events(connection, project, new, batch)
-    if flagged:
-        connection.execute(update(EVENTS).where(EVENTS.c.id.in_(flagged)).values(machine=True))
+    flag_as_machine(connection, batch, flagged)
     batch.assess(connection, project, max(hit.at for _, hit in hits))
     return stored
 

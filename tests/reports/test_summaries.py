@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from nurture.engine.events import EventBatch, NewEvent, record_event, record_events
+from nurture.engine.events import (
+    EventBatch,
+    NewEvent,
+    flag_as_machine,
+    record_event,
+    record_events,
+)
 from nurture.engine.stages import move_lead
 from nurture.files.leads_csv import LeadRow
 from nurture.reports.filters import Filters
@@ -20,7 +26,7 @@ from nurture.reports.sources import sources_report
 from nurture.reports.velocity import velocity_report
 from nurture.store.engine import writing
 from nurture.store.leads import upsert_leads
-from nurture.store.models import Event, Lead, Outbox, StageEntry
+from nurture.store.models import Lead, Outbox, StageEntry
 from nurture.store.tallies import DAILY, fold
 from tests.reports.world import FEBRUARY, NOW, PIPELINE, day
 from tests.reports.written import (
@@ -179,23 +185,27 @@ def test_a_rebuild_puts_right_summaries_written_wrong(engine: Engine) -> None:
     assert rebuilt_state(engine) == kept
 
 
-def test_a_hit_found_to_be_a_machines_before_the_batch_is_assessed_is_not_counted(
+def test_hits_found_to_be_a_machines_by_a_later_batch_are_no_longer_counted(
         engine: Engine) -> None:
-    """Tracking hits are stored, then a burst may show some were a scanner's (web/hits.py):
-    only what is a person's when the batch is assessed counts."""
+    """Tracking hits are stored and counted as a person's; a burst in a later batch may show
+    they were a scanner's (web/hits.py): they then stop counting, as a rebuild would say."""
     ids = seed_written(engine)
     with writing(engine) as connection:  # dee's refused d1 "opened" twice, bob's b1 once
-        d1, b1 = connection.execute(select(OUTBOX.c.id).where(
-            OUTBOX.c.message_id.in_(["<d1@test>", "<b1@test>"])).order_by(OUTBOX.c.lead_id)
-        ).scalars()
+        b1, d1 = (connection.execute(select(OUTBOX.c.id).where(
+            OUTBOX.c.message_id == f"<{name}@test>")).scalar_one() for name in ("b1", "d1"))
         batch = EventBatch()
         stored = record_events(connection, PROJECT, [
             NewEvent(ids["bob"], "opened", day(2, 7), {}, outbox_id=b1),
             NewEvent(ids["dee"], "opened", day(2, 7), {}, outbox_id=d1),
             NewEvent(ids["dee"], "opened", day(2, 7, 1), {}, outbox_id=d1)], batch)
-        connection.execute(update(Event.__table__).where(  # type: ignore[attr-defined]
-            Event.__table__.c.id.in_(stored[1:])).values(machine=True))  # type: ignore[attr-defined]
         batch.assess(connection, PROJECT, day(2, 7, 1))
     variants = reports(engine)[3].sequences[1].touches[0].variants  # type: ignore[attr-defined]
-    assert [v.emails.opened for v in variants] == [2, 1]  # a1 and c1; bob's b1 now
+    assert [v.emails.opened for v in variants] == [2, 2]  # a1 and c1; bob's b1, dee's d1
+    with writing(engine) as connection:
+        batch = EventBatch()
+        flag_as_machine(connection, batch, stored[1:])
+        assert set(batch.news) == {ids["dee"]}  # rescored without the scanner's opens
+        batch.assess(connection, PROJECT, day(2, 7, 2))
+    variants = reports(engine)[3].sequences[1].touches[0].variants  # type: ignore[attr-defined]
+    assert [v.emails.opened for v in variants] == [2, 1]
     assert summary_state(engine) == rebuilt_state(engine)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlmodel import Session, select
+
 from nurture.engine.tracking_links import TouchRef, click_url, pixel_url
+from nurture.store.models import Outbox
 
 from .conftest import BASE_URL, NOW, SECRET, Site
 
@@ -49,12 +52,20 @@ def test_apple_mail_privacy_protection_opens_are_machines(site: Site) -> None:
 
 
 def test_a_burst_of_clicks_flags_the_whole_burst(site: Site) -> None:
-    lead_id, ref = _sent(site)
+    _, ref = _sent(site)
     site.call("GET", _link(ref, "a"))
+    assert _outcomes(site) == 3  # opened and clicked, in the reports
     site.clock.current += timedelta(milliseconds=400)
     site.call("GET", _link(ref, "b"))
     assert _flags(site) == [("opened", True, None), ("clicked", True, None),
                             ("clicked", True, "burst")]
+    # What the first click counted, while it looked like a person's, is taken back.
+    assert _outcomes(site) == 0
+
+
+def _outcomes(site: Site) -> int:
+    with Session(site.engine) as session:
+        return session.execute(select(Outbox.outcomes)).scalar_one()
 
 
 def test_clicks_seconds_apart_are_a_person(site: Site) -> None:
