@@ -70,10 +70,15 @@ def writing(engine: Engine) -> Iterator[Connection]:
     IMMEDIATE one waits out the busy timeout. Read-only work keeps plain BEGIN, so readers
     never queue behind writers (WAL).
     """
-    with engine.connect() as connection:
-        connection.execution_options(**{_IMMEDIATE: True})
-        with connection.begin():
-            yield connection
+    with writer_connection(engine) as connection, connection.begin():
+        yield connection
+
+
+def writer_connection(engine: Engine) -> Connection:
+    """A connection whose transactions write (`writing`), to keep for several of them."""
+    connection = engine.connect()
+    connection.execution_options(**{_IMMEDIATE: True})
+    return connection
 
 
 def alembic_config() -> Config:

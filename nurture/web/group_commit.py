@@ -11,6 +11,9 @@ Transactions run in a worker thread, one at a time per engine and event loop. On
 is the one writer it takes anyway: writes no longer queue on its lock and sleep in its busy
 handler. On PostgreSQL it holds one connection instead of one per request; measured, a second
 transaction at a time made each batch smaller and every hit dearer (docs/performance.md).
+The connection is kept while batches follow one another and given back to the pool when none
+waits, or when a transaction fails: a checkout pings the server first (pool_pre_ping), a round
+trip a busy writer need not pay per batch.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Generic, TypeVar
 from anyio import to_thread
 from sqlalchemy import Connection, Engine
 
-from nurture.store.engine import writing
+from nurture.store.engine import writer_connection
 
 log = logging.getLogger("nurture.web.group_commit")
 Item = TypeVar("Item")
@@ -48,6 +51,7 @@ class GroupCommit(Generic[Item, Result]):
         self.loop = asyncio.get_running_loop()
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._connection: Connection | None = None  # used by one worker thread at a time
 
     async def submit(self, item: Item) -> Result:
         future: asyncio.Future[Result] = self.loop.create_future()
@@ -82,12 +86,14 @@ class GroupCommit(Generic[Item, Result]):
             raise
         finally:
             self._writer = None
+            connection, self._connection = self._connection, None
+            if connection is not None:  # left kept only when the loop stopped the writer
+                connection.close()
 
     def _commit(self, items: list[Item]) -> list[Result | _Failed]:
         """In a worker thread: every item in one transaction, or else each in its own."""
         try:
-            with writing(self.engine) as connection:
-                return list(self.write(connection, items))
+            return self._transaction(items)
         except Exception as exc:
             if len(items) == 1:
                 return [_Failed(exc)]
@@ -97,7 +103,23 @@ class GroupCommit(Generic[Item, Result]):
 
     def _commit_alone(self, item: Item) -> Result | _Failed:
         try:
-            with writing(self.engine) as connection:
-                return self.write(connection, [item])[0]
+            return self._transaction([item])[0]
         except Exception as exc:
             return _Failed(exc)
+
+    def _transaction(self, items: list[Item]) -> list[Result | _Failed]:
+        """Write `items` in one transaction on the kept connection; given back when nothing
+        else waits to be written, or when the transaction fails."""
+        connection = self._connection or writer_connection(self.engine)
+        self._connection = None
+        try:
+            with connection.begin():
+                written: list[Result | _Failed] = list(self.write(connection, items))
+        except BaseException:
+            connection.close()
+            raise
+        if self._waiting:
+            self._connection = connection
+        else:
+            connection.close()
+        return written

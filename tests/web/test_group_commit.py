@@ -77,7 +77,11 @@ def test_writes_arriving_during_a_transaction_go_in_the_next_one(notes: Engine) 
         later = [writes.submit(f"late {n}") for n in range(3)]
         await asyncio.gather(first, *later)
 
+    checkouts: list[Any] = []
+    event.listen(notes, "checkout", lambda *_: checkouts.append(1))
     asyncio.run(submit_in_two_waves())
+    # One connection for both (no second pre-ping), given back once nothing waited.
+    assert len(checkouts) == 1 and notes.pool.checkedout() == 0  # type: ignore[attr-defined]
     assert _stored(notes) == ["early", "late 0", "late 1", "late 2"]
     assert len(commits) == 2
 
