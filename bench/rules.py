@@ -9,7 +9,9 @@ pipeline.toml), never scored and all due, and ten events per lead over the last 
 sent, delivered, opened, clicked (some on /pricing), page visits, forms, replies, a few machine
 opens — stored interleaved in time order, as they arrive, so a lead's events are scattered
 through the table. Seeding is SQL generating the rows server-side (a recursive CTE on SQLite,
-generate_series on PostgreSQL). Then, in a fresh process as the daemon would run it:
+generate_series on PostgreSQL), then on PostgreSQL the VACUUM ANALYZE autovacuum would give
+the tables (its visibility map lets the sweep read events from their index alone). Then, in a
+fresh process as the daemon would run it:
 
   1. the full sweep: every lead's score rebuilt from its events, its fit graded, the rules
      applied (moves, handoff requests, score history written);
@@ -258,10 +260,10 @@ def seed(engine: Engine, leads: int) -> None:
             connection.execute(text(event_sql), {"events": leads * EVENTS_PER_LEAD,
                                                  "start": start})
         connection.execute(text(engaged))
-    if postgres:
+    if postgres:  # what autovacuum gives tables this size soon after such an insert
         with engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT").execute(text(
-                "ANALYZE lead, event"))
+                "VACUUM ANALYZE lead, event"))
 
 
 if __name__ == "__main__":

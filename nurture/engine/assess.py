@@ -48,7 +48,7 @@ WHY_NEW = "scored from its history"
 WHY_CHANGED = "rescored: the lead's fields changed"
 # The lead columns an assessment writes, in one statement per batch (nurture.engine.bulk).
 WRITTEN = ("score", "fit", "scored_at", "rules_due_at", "stage", "stage_entered_at",
-           "needs_enrollment", "status", "last_engaged_at")
+           "needs_enrollment", "status", "last_engaged_at", "visited")
 
 
 @dataclass
@@ -160,7 +160,8 @@ def _lead_row(project: Project, verdict: _Verdict, moved: dict[str, Any] | None
               "scored_at": scored.scored_at, "stage": lead.stage,
               "stage_entered_at": lead.stage_entered_at,
               "needs_enrollment": lead.needs_enrollment, "status": lead.status,
-              "last_engaged_at": verdict.last_engaged_at, **(moved or {})}
+              "last_engaged_at": verdict.last_engaged_at, "visited": lead.visited,
+              **(moved or {})}
     previous_stage, last_moved_at = lead.left_stage, lead.left_at
     stage_moves = [m for m in verdict.moves.moves if m.to_stage != m.from_stage]
     if stage_moves:

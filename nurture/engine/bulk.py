@@ -50,8 +50,8 @@ def insert_rows(connection: Connection, table: Table, columns: Sequence[str],
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(_pg_insert(table, names), _arrays(table, names, rows))
     else:
-        connection.exec_driver_sql(_sqlite_insert(table, names),
-                                   _sqlite_rows(table, names, rows, id_last=False))
+        connection.exec_driver_sql(_sqlite_insert(table, names), _sqlite_rows(
+            table, names, rows, id_last=False, dialect=connection.dialect))
 
 
 def insert_returning_ids(connection: Connection, table: Table, columns: Sequence[str],

@@ -34,6 +34,7 @@ LEADS = Lead.__table__  # type: ignore[attr-defined]
 SCORE_CHANGES = ScoreChange.__table__  # type: ignore[attr-defined]
 DECAY_STEP = 1.0  # points of decay worth writing down (and looking at the lead again for)
 SHOWN = 0.05  # a change smaller than this rounds to nothing on screen: not worth a row
+_EVENT_DATA = EVENTS.alias("event_data")
 
 
 @dataclass
@@ -55,8 +56,14 @@ def events_as_json(dialect: str) -> Any:
     """A column for a query of the lead table: the lead's human events that can score, as one
     JSON array of [id, type, at, data] (data only for types a bonus looks into, else null), so
     a batch of leads and their histories come in one statement (`scored_events` takes each
-    apart). Its parameters: `kinds` (scored_types) and `with_data` (bonus_types)."""
-    data = case((EVENTS.c.type.in_(bindparam("with_data", expanding=True)), EVENTS.c.data))
+    apart). Its parameters: `kinds` (scored_types) and `with_data` (bonus_types).
+
+    The events come from the index on (lead_id, at, type, machine) alone, which holds the id
+    too: a lead's entries sit side by side there, while its rows are scattered through the
+    table. Only a bonus type's data is fetched from the table, by id."""
+    data = case((EVENTS.c.type.in_(bindparam("with_data", expanding=True)),
+                 select(_EVENT_DATA.c.data).where(_EVENT_DATA.c.id == EVENTS.c.id)
+                 .scalar_subquery()))
     items: Any
     if dialect == "postgresql":  # json_agg of no rows is NULL: NULL means "not read"
         items = func.coalesce(func.json_agg(func.json_build_array(

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from nurture.core.errors import NurtureError
 from nurture.core.rules import Move, move_action
+from nurture.engine.bulk import insert_rows
 from nurture.engine.enroll import ENROLLMENTS
 from nurture.engine.scoring import decayed_score
 from nurture.files.loader import Project
@@ -27,8 +28,11 @@ from nurture.store.models import Event, Lead, StageChange
 LEADS = Lead.__table__  # type: ignore[attr-defined]
 EVENTS = Event.__table__  # type: ignore[attr-defined]
 STAGE_CHANGES = StageChange.__table__  # type: ignore[attr-defined]
-_NEW_STAGE_CHANGE = insert(STAGE_CHANGES)
-_NEW_EVENT = insert(EVENTS)
+# Rows written in one statement per table (nurture.engine.bulk): a sweep moves thousands.
+CHANGE_COLUMNS = ("lead_id", "from_stage", "to_stage", "at", "rule", "reason", "score_before",
+                  "score_after")
+EVENT_COLUMNS = ("lead_id", "type", "at", "data", "outbox_id", "source", "client_id",
+                 "machine")
 MAILABLE = ("active", "paused")
 OPEN = ("active", "paused")  # enrollments still running
 
@@ -59,11 +63,11 @@ class MoveWrites:
 
 def record_moves(connection: Connection, decided: list[LeadMoves], source: str) -> MoveWrites:
     """Write the StageChange rows and events of `decided` (and the reports' summary of the
-    leads moved) and stop the enrollments the moves end; the new lead columns are returned, not
-    written (the caller updates each lead once)."""
+    leads moved) and stop the enrollments the moves end; the new lead columns (`visited`
+    among them) are returned, not written (the caller updates each lead once)."""
     writes = MoveWrites()
-    changes: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
+    changes: list[tuple[Any, ...]] = []  # CHANGE_COLUMNS
+    events: list[tuple[Any, ...]] = []  # EVENT_COLUMNS
     stopped: list[tuple[int, str, datetime]] = []
     for item in decided:
         if not item.moves:
@@ -71,10 +75,8 @@ def record_moves(connection: Connection, decided: list[LeadMoves], source: str) 
         lead, now = item.lead, item.at
         values: dict[str, Any] = {"stage": lead.stage, "status": lead.status}
         for move in item.moves:
-            changes.append({"lead_id": lead.id, "from_stage": move.from_stage,
-                            "to_stage": move.to_stage, "at": now, "rule": move.rule,
-                            "reason": move.reason, "score_before": item.score_before,
-                            "score_after": item.score_after})
+            changes.append((lead.id, move.from_stage, move.to_stage, now, move.rule,
+                            move.reason, item.score_before, item.score_after))
             if move.to_stage != move.from_stage:
                 values.update(stage=move.to_stage, stage_entered_at=now, needs_enrollment=True)
                 events.append(_event(lead.id, "stage_changed", now, source, {
@@ -91,11 +93,15 @@ def record_moves(connection: Connection, decided: list[LeadMoves], source: str) 
             stopped.append((lead.id, "disqualified", now))
         writes.lead_values[lead.id] = values
     if changes:
-        connection.execute(_NEW_STAGE_CHANGE, changes)
+        insert_rows(connection, STAGE_CHANGES, CHANGE_COLUMNS, changes)
         writes.stage_changes = len(changes)
-        refresh_paths(connection, writes.lead_values)  # the reports' summary of these leads
+        # The reports' summary of these leads; their new `visited` goes into the caller's one
+        # UPDATE per lead with the rest of lead_values.
+        for lead_id, visited in refresh_paths(connection, writes.lead_values,
+                                              write_visited=False).items():
+            writes.lead_values[lead_id]["visited"] = visited
     if events:
-        connection.execute(_NEW_EVENT, events)
+        insert_rows(connection, EVENTS, EVENT_COLUMNS, events)
     for reason, now in {(reason, now) for _, reason, now in stopped}:
         _stop_open_enrollments(connection, [lead_id for lead_id, why, at in stopped
                                             if (why, at) == (reason, now)], reason, now)
@@ -145,8 +151,7 @@ def _status_after(move: Move, status: str) -> str:
 
 
 def _event(lead_id: int, kind: str, at: datetime, source: str,
-           data: dict[str, Any]) -> dict[str, Any]:
+           data: dict[str, Any]) -> tuple[Any, ...]:
     # Inserted directly, not through record_event: bookkeeping, not engagement, so it neither
     # scores nor sets off the rules again.
-    return {"lead_id": lead_id, "type": kind, "at": at, "data": data, "outbox_id": None,
-            "source": source, "client_id": None, "machine": False}
+    return (lead_id, kind, at, data, None, source, None, False)  # EVENT_COLUMNS

@@ -128,17 +128,25 @@ def gap_sums(entries: Iterable[tuple[Any, ...]],
             sums[key] = (n + 1, seconds + (at - since) // SECOND)
 
 
-def refresh(connection: Connection, lead_ids: Iterable[int]) -> None:
+def refresh(connection: Connection, lead_ids: Iterable[int], *, write_visited: bool = True
+            ) -> dict[int, str]:
     """Bring the stored summary of these leads in line with their history and attributes, and
-    their Daily* counts with it. A lead with no StageEntry rows was not counted yet."""
+    their Daily* counts with it. A lead with no StageEntry rows was not counted yet.
+
+    Returns the new `visited` of the leads whose value changed. With `write_visited` False it
+    is left to the caller, which is about to update those leads anyway (a second UPDATE of a
+    lead row costs as much as the first: `visited` is in an index, so it is never HOT)."""
     ids = sorted(set(lead_ids))
     deltas = Deltas()
+    visited: dict[int, str] = {}
     for start in range(0, len(ids), CHUNK):
-        _refresh(connection, ids[start:start + CHUNK], deltas)
+        _refresh(connection, ids[start:start + CHUNK], deltas, visited, write_visited)
     deltas.write(connection)
+    return visited
 
 
-def _refresh(connection: Connection, ids: list[int], deltas: Deltas) -> None:
+def _refresh(connection: Connection, ids: list[int], deltas: Deltas, visited: dict[int, str],
+             write_visited: bool) -> None:
     dialect = connection.dialect.name
     bound = {"ids": ids}
     leads = connection.execute(
@@ -171,7 +179,10 @@ def _refresh(connection: Connection, ids: list[int], deltas: Deltas) -> None:
             old_tallies += [tally] if tally else []
             rewritten.append(lead.id)
             rows.add(path)
-        rows.set_visited(lead, path)
+        if lead.visited != path.visited:
+            visited[lead.id] = path.visited
+            if write_visited:
+                rows.visited.append({"lead": lead.id, "new_visited": path.visited})
     count(deltas, old_entries, old_tallies, -1)
     count(deltas, rows.entries, rows.tallies)
     for table in (ENTRY_TABLE, TALLY_TABLE):
@@ -192,10 +203,6 @@ class SummaryRows:
     def add(self, path: LeadPath) -> None:
         self.entries += path.entries
         self.tallies.append(path.tally)
-
-    def set_visited(self, lead: Any, path: LeadPath) -> None:
-        if lead.visited != path.visited:
-            self.visited.append({"lead": lead.id, "new_visited": path.visited})
 
     def write(self, connection: Connection) -> None:
         copy_rows(connection, ENTRY_TABLE, ENTRY_COLUMNS, self.entries)

@@ -219,7 +219,9 @@ class Event(SQLModel, table=True):
     """Something that happened to a lead (opened, clicked, replied, form_submitted, …)."""
 
     __table_args__ = (
-        Index(None, "lead_id", "at"),
+        # A lead's events by time; with type, machine flag and id, a score is rebuilt from this
+        # index alone (engine/scoring.py, `events_as_json`; SQLite's indexes hold the id anyway).
+        Index(None, "lead_id", "at", "type", "machine", postgresql_include=["id"]),
         # An API client's batch retried with the same ids stores each event once. NULL client ids
         # (tracking hits, replies) never collide: NULLs are distinct in a UNIQUE constraint.
         UniqueConstraint("source", "client_id"),
@@ -362,6 +364,13 @@ class Notice(SQLModel, table=True):
     sent_at: datetime | None = _when(nullable=True)
     lease_token: str | None = None
     lease_expires_at: datetime | None = _when(nullable=True)
+
+
+class Setting(SQLModel, table=True):
+    """A named value the instance keeps between runs (e.g. "scoring_fingerprint")."""
+
+    key: str = Field(primary_key=True)
+    value: str
 
 
 # The reports' summary tables live in their own module; importing the models registers them too.

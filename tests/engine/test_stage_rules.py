@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlmodel import Session
 
 from nurture.engine import rules_sweep
@@ -16,6 +16,7 @@ from nurture.engine.enrollment_sweep import enroll_pending
 from nurture.engine.rules_sweep import SweepReport, mark_due
 from nurture.store.engine import writing
 from nurture.store.models import Enrollment, Outbox, StageChange
+from nurture.store.stage_sets import stage_set
 from tests.engine.funnel import DAY, T0, Funnel, make_funnel
 from tests.plans import query_plan
 
@@ -210,6 +211,23 @@ def test_a_sweep_in_several_processes_moves_each_lead_once(funnel: Funnel) -> No
     assert [funnel.get(lead_id).stage for lead_id in ids] == ["customer"] * 30
     assert all(len(funnel.stage_changes(lead_id)) == 1 for lead_id in ids)
     assert funnel.sweep(T0 + DAY).leads == 0
+
+
+def test_a_sweep_writes_each_lead_row_once_with_the_stages_it_visited(funnel: Funnel) -> None:
+    ids = [funnel.lead(f"lead{n}@example.com", stage="won") for n in range(3)]
+    updates: list[str] = []
+
+    def seen(connection: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE LEAD "):
+            updates.append(statement)
+
+    event.listen(funnel.engine, "before_cursor_execute", seen)
+    try:
+        assert funnel.sweep(T0 + DAY).moves == 3
+    finally:
+        event.remove(funnel.engine, "before_cursor_execute", seen)
+    assert len(updates) == 1, updates  # `visited` goes with the rest, not in an UPDATE of its own
+    assert {funnel.get(lead_id).visited for lead_id in ids} == {stage_set(["won", "customer"])}
 
 
 def test_a_sweep_with_little_due_starts_no_processes(funnel: Funnel,

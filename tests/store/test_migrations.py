@@ -15,7 +15,7 @@ from tests.plans import query_plan
 TABLES = {"lead", "stage_change", "enrollment", "outbox", "event", "score_change", "rep",
           "suppression", "task", "handoff", "handoff_cursor", "notice", "alembic_version",
           "stage_entry", "lead_tally", "daily_entries", "daily_gaps", "daily_leads",
-          "daily_emails"}
+          "daily_emails", "setting"}
 
 
 def test_upgrade_creates_every_table(engine: Engine) -> None:
@@ -42,7 +42,7 @@ def test_upgrade_twice_is_harmless(engine: Engine) -> None:
     upgrade(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
-            ("0004",)
+            ("0006",)
         ]
 
 
