@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, case, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Connection, Select, case, func, or_, select
 
 from nurture.reports.filters import Filters, Window
 from nurture.reports.periods import Period, in_ranges, period_of
@@ -36,7 +36,7 @@ def email_counts(connection: Connection, filters: Filters,
     by_lead = replace(filters, sequence=None).selects_leads  # the sequence is in the key
     period = period_of(window, by_rows=by_lead)
     totals: dict[Key, list[Any]] = {}
-    for query in (_daily(period, filters.sequence), _rows(period, filters, by_lead)):
+    for query in (_daily(period, filters.sequence), *_rows(period, filters, by_lead)):
         if query is None:
             continue
         for sequence, touch, variant, subject, *counts in connection.execute(query):
@@ -60,28 +60,26 @@ def _daily(period: Period, sequence: str | None) -> Select | None:
     return query.where(DAILY.c.sequence_id == sequence) if sequence is not None else query
 
 
-def _rows(period: Period, filters: Filters, by_lead: bool) -> Select | None:
+def _rows(period: Period, filters: Filters, by_lead: bool) -> list[Select]:
+    """The emails sent and those refused, each counted by a query of its own (summed by the
+    caller): one query over their union would first copy every email into a temporary table."""
     if not period.edges:
-        return None
+        return []
 
-    def handed(status: ColumnElement[bool], at: ColumnElement[datetime]) -> Select:
-        query = (select(OUTBOX.c.enrollment_id, OUTBOX.c.touch_index, OUTBOX.c.variant,
-                        OUTBOX.c.subject, OUTBOX.c.status, OUTBOX.c.outcomes)
-                 .where(status, in_ranges(at, period.edges)))
-        return query.where(filters.selects(OUTBOX.c.lead_id, sequence=False)) if by_lead \
-            else query
+    def counted(status: ColumnElement[bool], at: ColumnElement[datetime]) -> Select:
+        keys = (ENROLLMENTS.c.sequence_id, OUTBOX.c.touch_index, OUTBOX.c.variant)
+        sent = or_(OUTBOX.c.status == "sent", OUTBOX.c.outcomes.bitwise_and(BOUNCE_SEEN) != 0)
+        query = (select(*keys, func.min(case((sent, OUTBOX.c.subject))),
+                        func.sum(case((sent, 1), else_=0)),
+                        *(func.sum(case((OUTBOX.c.outcomes.bitwise_and(BITS[kind]) != 0, 1),
+                                        else_=0)) for kind in COUNTED))
+                 .join_from(OUTBOX, ENROLLMENTS, ENROLLMENTS.c.id == OUTBOX.c.enrollment_id)
+                 .where(status, in_ranges(at, period.edges)).group_by(*keys))
+        if by_lead:
+            query = query.where(filters.selects(OUTBOX.c.lead_id, sequence=False))
+        return query.where(ENROLLMENTS.c.sequence_id == filters.sequence) \
+            if filters.sequence is not None else query
 
     # Sent emails through their sent_at index, not the status index (nearly all are sent).
-    emails = union_all(handed(unindexed(OUTBOX.c.status) == "sent", OUTBOX.c.sent_at),
-                       handed(OUTBOX.c.status == "failed", OUTBOX.c.created_at)
-                       ).subquery("emails")
-    keys = (ENROLLMENTS.c.sequence_id, emails.c.touch_index, emails.c.variant)
-    sent = or_(emails.c.status == "sent", emails.c.outcomes.bitwise_and(BOUNCE_SEEN) != 0)
-    query = (select(*keys, func.min(case((sent, emails.c.subject))),
-                    func.sum(case((sent, 1), else_=0)),
-                    *(func.sum(case((emails.c.outcomes.bitwise_and(BITS[kind]) != 0, 1),
-                                    else_=0)) for kind in COUNTED))
-             .join_from(emails, ENROLLMENTS, ENROLLMENTS.c.id == emails.c.enrollment_id)
-             .group_by(*keys))
-    return query.where(ENROLLMENTS.c.sequence_id == filters.sequence) \
-        if filters.sequence is not None else query
+    return [counted(unindexed(OUTBOX.c.status) == "sent", OUTBOX.c.sent_at),
+            counted(OUTBOX.c.status == "failed", OUTBOX.c.created_at)]

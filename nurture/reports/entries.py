@@ -63,13 +63,13 @@ def entry_groups(connection: Connection, filters: Filters, window: Window, *,
     """The entries of `window` (of the leads `filters` select) in groups."""
     period = period_of(window, by_rows=filters.selects_leads)
     found: Counter[tuple[int | None, str, bool, str, str, str]] = Counter()
-    for query in (_daily(period, by_week), _rows(period, filters, by_week),
+    for query in (_daily(period, by_week), row_entries(period, filters, by_week),
                   _mid_day_reentries(period, by_week)):
         if query is not None:
-            for week, stage, first, earlier, later, tied, n in connection.execute(query):
-                if first != AMBIGUOUS:
-                    found[(None if week is None else int(week), stage, bool(first), earlier,
-                           later, tied)] += int(n)
+            for week, stage, earlier, later, tied, firsts, others in connection.execute(query):
+                key = (None if week is None else int(week), stage)
+                found[(*key, True, earlier, later, tied)] += int(firsts or 0)
+                found[(*key, False, earlier, later, tied)] += int(others or 0)
     return [EntryGroup(week, stage, first, stages_in(earlier), stages_in(later),
                        stages_in(tied), n)
             for (week, stage, first, earlier, later, tied), n in found.items() if n]
@@ -89,10 +89,12 @@ def _daily(period: Period, by_week: bool) -> Select | None:
                      (DAILY.c.prev_day == start_day, AMBIGUOUS if period.starts_mid_day else 0),
                      else_=0)
     week = ((DAILY.c.day - 4) // 7) if by_week else None  # day 4 is the first Monday
-    return _grouped(DAILY, week, first, func.sum(DAILY.c.n), period.days(DAILY.c.day))
+    return _grouped(DAILY, week, first, DAILY.c.n, period.days(DAILY.c.day))
 
 
-def _rows(period: Period, filters: Filters, by_week: bool) -> Select | None:
+def row_entries(period: Period, filters: Filters, by_week: bool) -> Select | None:
+    """The grouped entries of the period's edges (all of it, for a report filtered by lead)
+    read from the stage entry rows (or, for one source, from ix_stage_entry_source alone)."""
     if not period.edges:
         return None
     start = period.window.start
@@ -100,7 +102,7 @@ def _rows(period: Period, filters: Filters, by_week: bool) -> Select | None:
     if start is not None:
         first = or_(first, ENTRIES.c.prev_at < start)
     return _grouped(ENTRIES, week_number(ENTRIES.c.at) if by_week else None,
-                    case((first, 1), else_=0), func.count(),
+                    case((first, 1), else_=0), literal(1),
                     and_(period.in_edges(ENTRIES.c.at), *of_leads(ENTRIES, filters)))
 
 
@@ -129,16 +131,19 @@ def _mid_day_reentries(period: Period, by_week: bool) -> Select | None:
                    ENTRIES.c.at < day_start(period.end_day))
     before_start = and_(ENTRIES.c.prev_at >= day_start(period.start_day),
                         ENTRIES.c.prev_at < start)
-    return _grouped(ENTRIES, week_number(ENTRIES.c.at) if by_week else None, None,
-                    func.count(), and_(in_days, before_start))
+    return _grouped(ENTRIES, week_number(ENTRIES.c.at) if by_week else None, literal(1),
+                    literal(1), and_(in_days, before_start))
 
 
-def _grouped(table: Table, week: ColumnElement[int] | None, first: ColumnElement[int] | None,
+def _grouped(table: Table, week: ColumnElement[int] | None, first: ColumnElement[int],
              n: ColumnElement[int], where: ColumnElement[bool]) -> Select:
-    """(week, stage, first, earlier, later, tied, n); a None week or first is NULL or 1 for
-    every row (constants are not grouped by)."""
+    """(week, stage, earlier, later, tied, first entries, other entries): `n` (a row's count)
+    summed where `first` is 1 and where it is 0 (never where it is AMBIGUOUS); a None week is
+    NULL. Whether an entry is the first is summed, not grouped by, so grouped by the stage and
+    its sets alone the entries of one source come from ix_stage_entry_source in order, with
+    no sort; the week, when asked, goes last."""
     keys = [table.c.stage, table.c.earlier, table.c.later, table.c.tied]
-    grouped = [k for k in (week, first) if k is not None] + keys
-    return (select(week if week is not None else null(), table.c.stage,
-                   first if first is not None else literal(1), *keys[1:], n)
-            .where(where).group_by(*grouped))
+    return (select(week if week is not None else null(), *keys,
+                   func.sum(case((first == 1, n), else_=0)),
+                   func.sum(case((first == 0, n), else_=0)))
+            .where(where).group_by(*keys, *([week] if week is not None else [])))

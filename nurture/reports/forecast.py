@@ -14,7 +14,7 @@ from nurture.reports.filters import Filters, Window
 from nurture.reports.rates import pipeline_needed
 from nurture.reports.snapshot import StageNow, stages_now
 from nurture.reports.stages import funnel_of
-from nurture.reports.velocity import FlowCounts, summarize, weekly_counts
+from nurture.reports.velocity import period_counts, summarize
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def forecast_report(connection: Connection, pipeline: Pipeline, filters: Filters
     funnel = funnel_of(pipeline)
     window = filters.window(now)
     stages = stages_now(connection, funnel, filters, now, open_only=True)
-    counts = sum(weekly_counts(connection, funnel, filters, window).values(), FlowCounts())
+    counts = period_counts(connection, funnel, filters, window)
     period = summarize(counts, window.start, window.end)
     open_value = sum(s.value for s in stages)
     weighted = sum(s.weighted_value for s in stages)

@@ -27,7 +27,9 @@ def moment(value: datetime) -> ColumnElement[datetime]:
 
 
 class days_between(FunctionElement[float]):  # noqa: N801 - used like a SQL function
-    """Days (fractional) from the first timestamp to the second."""
+    """Days (fractional) from the first timestamp to the second, as a float on both databases
+    (and so their SUM and AVG: PostgreSQL's EXTRACT answers NUMERIC, whose AVG the driver
+    returns as a Decimal that JSON cannot take)."""
 
     type = Float()
     inherit_cache = True
@@ -43,7 +45,7 @@ def _days_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str
 @compiles(days_between, "postgresql")
 def _days_postgresql(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
     start, end = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)"
+    return f"(CAST(EXTRACT(EPOCH FROM ({end} - {start})) AS DOUBLE PRECISION) / 86400)"
 
 
 class day_number(FunctionElement[int]):  # noqa: N801 - used like a SQL function

@@ -112,13 +112,27 @@ def week_start(number: int) -> datetime:
 def weekly_counts(connection: Connection, funnel: Funnel, filters: Filters,
                   window: Window) -> dict[int, FlowCounts]:
     """FlowCounts per week number, for the weeks in `window` where something happened."""
-    weekly: dict[int, FlowCounts] = {}
+    return {week: counts for week, counts in _counts(connection, funnel, filters, window,
+                                                     by_week=True).items()
+            if week is not None}
+
+
+def period_counts(connection: Connection, funnel: Funnel, filters: Filters,
+                  window: Window) -> FlowCounts:
+    """The FlowCounts of the whole of `window`: what the weeks add up to, read without
+    telling the weeks apart where that costs (the entries and leads of a filtered report)."""
+    return sum(_counts(connection, funnel, filters, window, by_week=False).values(),
+               FlowCounts())
+
+
+def _counts(connection: Connection, funnel: Funnel, filters: Filters, window: Window, *,
+            by_week: bool) -> dict[int | None, FlowCounts]:
+    counted: dict[int | None, FlowCounts] = {}
 
     def add(week: int | None, counts: FlowCounts) -> None:
-        assert week is not None
-        weekly[week] = weekly.get(week, FlowCounts()) + counts
+        counted[week] = counted.get(week, FlowCounts()) + counts
 
-    for created in created_groups(connection, filters, window, by_week=True):
+    for created in created_groups(connection, filters, window, by_week=by_week):
         add(created.week, FlowCounts(leads=created.leads))
     for week, (converted, days) in conversions_by_week(connection, funnel, filters,
                                                        window).items():
@@ -127,11 +141,11 @@ def weekly_counts(connection: Connection, funnel: Funnel, filters: Filters,
         add(week, FlowCounts(won=wins.won, valued_wins=wins.valued, won_value=wins.value,
                              cycle_days=wins.cycle_days))
     qualified, won, lost_in = set(funnel.qualified), set(funnel.won), set(losses(funnel))
-    for group in entry_groups(connection, filters, window, by_week=True):
+    for group in entry_groups(connection, filters, window, by_week=by_week):
         if group.stage in qualified and not group.earlier & qualified:
             add(group.week, FlowCounts(opportunities=group.n))
         elif (group.stage in lost_in and not group.later & lost_in
               and not (group.earlier | group.later) & won
               and (group.earlier | group.tied) & qualified):
             add(group.week, FlowCounts(lost=group.n))
-    return weekly
+    return counted

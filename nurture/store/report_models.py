@@ -46,6 +46,10 @@ class StageEntry(SQLModel, table=True):
         Index(None, "lead_id", "seq", unique=True),
         # A period's entries, those of one source or industry told in the index.
         Index("ix_stage_entry_at", "at", "lead_source", "lead_industry"),
+        # The entries of one source, in the order the reports group them: read from this
+        # index alone, grouped without sorting (reports/entries.py).
+        Index("ix_stage_entry_source", "lead_source", "stage", "earlier", "later", "tied", "at",
+              "prev_at"),
         # Wins and the other first entries into a stage: read from this index alone.
         Index("ix_stage_entry_stage", "stage", "at", "earlier", "lead_created_at", "deal_value",
               "lead_source", "lead_industry"),

@@ -39,6 +39,13 @@ def test_the_pipeline_needed_is_the_target_over_the_conversion_rate(
     assert found.pipeline_gap == pytest.approx(60_000 - 4500)
 
 
+def test_all_time_for_one_source(engine: Engine, ids: dict[str, int]) -> None:
+    found = report(engine, Filters(source="webinar"), target=1000)  # ann, bob and eve
+    assert (found.open_leads, found.won_value, found.average_won_value) == (0, 4000.0, 2000.0)
+    assert found.conversion_rate == pytest.approx(2 / 3)  # ann and eve were won
+    assert found.pipeline_needed == pytest.approx(1500)
+
+
 def test_a_covered_target_leaves_no_gap(engine: Engine, ids: dict[str, int]) -> None:
     found = report(engine, target=500)
     assert found.pipeline_needed == pytest.approx(3000)

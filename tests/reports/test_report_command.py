@@ -1,5 +1,5 @@
-"""`nurture report …` run in-process on a real SQLite file holding the world of world.py, with
-the clock frozen at its NOW."""
+"""`nurture report …` run in-process on a real database (a SQLite file, a PostgreSQL schema)
+holding the world of world.py, with the clock frozen at its NOW."""
 
 from __future__ import annotations
 
@@ -46,10 +46,10 @@ def nurture_app() -> typer.Typer:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
+def workspace(tmp_path: Path, db_url: str) -> Workspace:
     """A workspace whose sequences/ holds the world's pipeline and its two sequences, and whose
-    SQLite database holds the world."""
-    workspace = make_workspace(tmp_path / "work", f"sqlite:///{tmp_path / 'nurture.db'}")
+    database (each of SQLite and PostgreSQL) holds the world."""
+    workspace = make_workspace(tmp_path / "work", db_url)
     shutil.rmtree(workspace.sequences)
     workspace.sequences.mkdir()
     (workspace.sequences / "pipeline.toml").write_text(PIPELINE_TOML, encoding="utf-8")
@@ -115,6 +115,23 @@ def test_velocity_json_holds_the_period_and_each_week(workspace: Workspace) -> N
     assert period["velocity_per_day"] == pytest.approx(4 * (2 / 3) * 2000 / 25.5)
     assert [w["start"][:10] for w in found["weeks"]] == [
         "2026-01-26", "2026-02-02", "2026-02-09", "2026-02-16", "2026-02-23"]
+
+
+@pytest.mark.parametrize("name", ["funnel", "velocity", "forecast", "sequences", "sources"])
+def test_every_report_prints_json_on_every_database(workspace: Workspace, name: str) -> None:
+    result = run(workspace, name, *FEBRUARY, "--format", "json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert (found["report"], found["window"]["end"]) == (name, "2026-03-02T00:00:00+00:00")
+
+
+def test_funnel_json_gives_average_days_in_stage_as_numbers(workspace: Workspace) -> None:
+    # PostgreSQL's AVG of an EXTRACT is NUMERIC: the report must still hold plain floats.
+    result = run(workspace, "funnel", *FEBRUARY, "--format", "json")
+    assert result.exit_code == 0, result.output
+    days = {s["stage"]: s["average_days"] for s in json.loads(result.stdout)["stages"]}
+    assert days == {"new": 25.5, "qualified": 11.5, "proposal": None, "won": 10.5,
+                    "lost": 15.5, "nurture": None}
 
 
 def test_forecast_with_a_target_gives_the_pipeline_needed(workspace: Workspace) -> None:

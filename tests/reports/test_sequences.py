@@ -73,6 +73,15 @@ def test_filters_narrow_the_emails(engine: Engine, ids: dict[str, int]) -> None:
     assert counts(everything.sequences[1].touches[0].variants[0].emails) == (3, 0, 3, 3, 1, 1, 1)
 
 
+def test_all_time_for_one_source_counts_sent_and_refused_emails(engine: Engine,
+                                                               ids: dict[str, int]) -> None:
+    # ads: cy's c1 (opened; the unsubscribe naming no email) and dee's d1, refused at send.
+    welcome, = report(engine, Filters(source="ads")).sequences
+    assert counts(welcome.emails) == (2, 1, 1, 1, 0, 0, 1)
+    assert [counts(v.emails) for v in welcome.touches[0].variants] == [
+        (1, 0, 1, 1, 0, 0, 1), (1, 1, 0, 0, 0, 0, 0)]
+
+
 def test_an_empty_database_has_no_sequences(engine: Engine) -> None:
     assert report(engine).sequences == []
 

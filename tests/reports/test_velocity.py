@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import astuple, replace
 
 import pytest
 from sqlalchemy import Engine
 
 from nurture.reports.filters import Filters
-from nurture.reports.velocity import VelocityReport, velocity_report
+from nurture.reports.stages import funnel_of
+from nurture.reports.velocity import (
+    FlowCounts,
+    VelocityReport,
+    period_counts,
+    velocity_report,
+    weekly_counts,
+)
 from tests.reports.world import FEBRUARY, NOW, PIPELINE, day
 
 
@@ -60,6 +67,19 @@ def test_filters_narrow_the_leads(engine: Engine, ids: dict[str, int]) -> None:
     assert (ads.win_rate, ads.average_won_value, ads.velocity_per_day) == (None, None, None)
     owned = report(engine, replace(FEBRUARY, owner=ids["rita"])).period  # ann, eve
     assert (owned.leads, owned.opportunities, owned.won, owned.won_value) == (1, 1, 2, 4000.0)
+
+
+@pytest.mark.parametrize("filters", [FEBRUARY, Filters(), Filters(source="webinar"),
+                                     Filters(source="ads"), replace(FEBRUARY, industry="retail")])
+def test_the_period_counts_read_at_once_are_what_the_weeks_add_up_to(
+        engine: Engine, ids: dict[str, int], filters: Filters) -> None:
+    funnel = funnel_of(PIPELINE)
+    with engine.connect() as connection:
+        window = filters.window(NOW)
+        weekly = sum(weekly_counts(connection, funnel, filters, window).values(), FlowCounts())
+        at_once = period_counts(connection, funnel, filters, window)
+    assert astuple(at_once) == pytest.approx(astuple(weekly))
+    assert at_once.leads > 0
 
 
 def test_an_empty_database_has_no_rates(engine: Engine) -> None:

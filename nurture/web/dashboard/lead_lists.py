@@ -1,5 +1,6 @@
 """The leads the dashboard lists: stale ones (in their stage longer than its `max_days`),
-unassigned ones (open, in a stage of a sales or account team, with no owner), and a search.
+unassigned ones (open, in a stage of a sales or account team, with no owner), and a search by
+the start of the email or by id.
 
 Stale and unassigned take the report filters and select as the funnel's "stages now" does:
 leads created in the period, disqualified ones left out — so the stale list holds exactly the
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Connection, String, and_, false, func, literal, or_, select
 
 from nurture.core.sequences import Pipeline
 from nurture.reports.filters import Filters
@@ -64,14 +65,41 @@ def unassigned_leads(connection: Connection, pipeline: Pipeline, filters: Filter
 
 
 def find_leads(connection: Connection, pipeline: Pipeline, text: str, now: datetime) -> LeadList:
-    """Leads whose email, name or company contains `text` (ignoring case), or whose id it is."""
-    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") \
-        + "%"
-    matches = [func.lower(column).like(pattern, escape="\\") for column in (
-        LEADS.c.email, LEADS.c.company, LEADS.c.first_name, LEADS.c.last_name)]
+    """Leads whose email starts with `text` (ignoring case), or whose id it is."""
+    return _list(connection, pipeline, [matching(text)], now)
+
+
+def matching(text: str) -> ColumnElement[bool]:
+    """SQL: the lead's email starts with `text` (ignoring case), or its id is `text`.
+
+    A match anywhere in the email, name or company would read every lead; the start of the
+    email is a range of the email's unique index on both databases (emails are stored in lower
+    case; SQLite compares text, and PostgreSQL's C / C.UTF-8 collation, by code point, so
+    the range holds exactly the emails that start with it)."""
+    prefix = text.lower()
+    matches = [LEADS.c.email >= _text(prefix)]
+    after = _after(prefix)
+    if after is not None:
+        matches.append(LEADS.c.email < _text(after))
+    found = [and_(*matches)]
     if text.isascii() and text.isdigit() and int(text) < 2**31:
-        matches.append(LEADS.c.id == int(text))
-    return _list(connection, pipeline, [or_(*matches)], now)
+        found.append(LEADS.c.id == int(text))
+    return or_(*found)
+
+
+def _text(value: str) -> ColumnElement[str]:
+    """`value` bound as it is: the email column's type would strip and lowercase it."""
+    return literal(value, String())
+
+
+def _after(prefix: str) -> str | None:
+    """The least text after every text that starts with `prefix`, in code point order (None
+    when there is none: the prefix is only the last code point)."""
+    head = prefix.rstrip(chr(0x10FFFF))
+    if not head:
+        return None
+    code = ord(head[-1]) + 1
+    return head[:-1] + chr(0xE000 if 0xD800 <= code < 0xE000 else code)  # no surrogates
 
 
 def _selected(filters: Filters, now: datetime) -> list[ColumnElement[bool]]:

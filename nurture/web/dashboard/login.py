@@ -2,7 +2,8 @@
 
 GET  /dashboard/login    the form (or, with no users configured, how to add one)
 POST /dashboard/login    name, password, csrf, next: a session cookie and back to `next`; a
-                         wrong name or password gets the form again with an error
+                         wrong name or password gets the form again with an error, and too
+                         many of them for a name or from an address a 429 (auth/throttle.py)
 POST /dashboard/logout   csrf: the session cookie is dropped
 Both POSTs need the CSRF token of the form, matching the browser's nonce cookie.
 """
@@ -10,6 +11,7 @@ Both POSTs need the CSRF token of the form, matching the browser's nonce cookie.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Annotated
 from urllib.parse import parse_qs
 
@@ -26,6 +28,7 @@ from nurture.web.dashboard.auth.session import (
     new_csrf_nonce,
     session_token,
 )
+from nurture.web.dashboard.auth.throttle import LoginThrottle
 from nurture.web.dashboard.render import render, set_cookie
 from nurture.web.state import WebContext, web_context
 
@@ -54,11 +57,21 @@ async def login(request: Request, context: Context) -> Response:
     users = context.settings.dashboard.users
     if not users:
         return _form(request, context, back_to, status=403)
+    throttle = login_throttle(request)
+    address, moment = request.client.host if request.client else "?", context.clock.now()
+    wait = throttle.refused_for(name, address, moment)
+    if wait is not None:
+        minutes = math.ceil(wait.total_seconds() / 60)
+        refused = _form(request, context, back_to, name=name, status=429, error=(
+            f"Too many failed logins. Try again in {minutes} minute{'s' * (minutes != 1)}."))
+        refused.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
+        return refused
     user = await run_in_threadpool(authenticate, users, name, fields.get("password", ""))
     if user is None:
-        log.warning("dashboard login refused for %r from %s", name[:100],
-                    request.client.host if request.client else "?")
+        throttle.failed(name, address, moment)
+        log.warning("dashboard login refused for %r from %s", name[:100], address)
         return _form(request, context, back_to, name=name, error="Wrong name or password.")
+    throttle.succeeded(name)
     token, lifetime = session_token(context.settings, user, context.clock.now())
     response = RedirectResponse(back_to, status_code=303)
     set_cookie(request, response, SESSION_COOKIE, token, lifetime)
@@ -76,6 +89,14 @@ async def logout(request: Request, context: Context) -> Response:
     response = RedirectResponse(f"{LOGIN_PATH}?out=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax")
     return response
+
+
+def login_throttle(request: Request) -> LoginThrottle:
+    """The app's throttle, made on first use (one per app, so each test app starts afresh)."""
+    throttle: LoginThrottle | None = getattr(request.app.state, "login_throttle", None)
+    if throttle is None:
+        throttle = request.app.state.login_throttle = LoginThrottle()
+    return throttle
 
 
 def _form(request: Request, context: Context, back_to: str, *, name: str = "",

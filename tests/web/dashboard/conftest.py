@@ -37,14 +37,15 @@ FEBRUARY = {"from": "2026-02-01", "to": "2026-03-01"}  # world.FEBRUARY as query
 
 @dataclass
 class Visitor:
-    """A browser-like client of the app: cookies kept, redirects not followed."""
+    """A browser-like client of the app at `address`: cookies kept, redirects not followed."""
 
     app: FastAPI
     cookies: httpx.Cookies = field(default_factory=httpx.Cookies)
+    address: str = "192.0.2.10"
 
     def call(self, method: str, url: str, **options: Any) -> httpx.Response:
         async def send() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app, client=("192.0.2.10", 50000))
+            transport = httpx.ASGITransport(app=self.app, client=(self.address, 50000))
             async with httpx.AsyncClient(transport=transport, base_url=BASE_URL,
                                          cookies=self.cookies) as client:
                 response = await client.request(method, url, **options)
@@ -77,8 +78,8 @@ class Dashboard:
     app: FastAPI
     ids: dict[str, int]
 
-    def visitor(self) -> Visitor:
-        return Visitor(self.app)
+    def visitor(self, address: str = "192.0.2.10") -> Visitor:
+        return Visitor(self.app, address=address)
 
     def logged_in(self) -> Visitor:
         visitor = self.visitor()
