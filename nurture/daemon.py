@@ -1,6 +1,10 @@
 """`nurture run`: one asyncio process. APScheduler runs the periodic jobs (dispatch due touches,
 enroll leads), uvicorn serves the HTTP app in the same loop.
 
+The handoff job runs in its own loop: at once when this process's API has committed a handoff
+request (`Wakeup`) or, on PostgreSQL, another process announced one (store/handoff_channel.py),
+else every `handoff.poll_seconds`.
+
 Signals: SIGTERM/SIGINT stop claiming, let the batch in hand finish (bounded), and exit 0;
 SIGHUP reloads sequences and templates, keeping the running set if the new one is invalid.
 Only this module and the command line read the clock, through `Clock`.
@@ -33,7 +37,9 @@ from nurture.engine.handoff import run_handoffs
 from nurture.engine.notices import RunReport
 from nurture.engine.reps import sync_reps
 from nurture.engine.rules_sweep import sweep_rules
+from nurture.engine.scoring_config import rescore_if_changed
 from nurture.engine.sla import run_sla
+from nurture.engine.wakeup import Wakeup
 from nurture.files.loader import Project
 from nurture.files.problems import ProblemsFound
 from nurture.files.validate import validate
@@ -46,6 +52,7 @@ from nurture.metrics import Metrics
 from nurture.render import TemplateRenderer
 from nurture.settings import Settings
 from nurture.store.engine import make_engine, upgrade, writing
+from nurture.store.handoff_channel import listen_for_handoffs
 from nurture.store.queue import due_backlog
 from nurture.store.tallies import fold
 from nurture.web.app import create_app
@@ -53,9 +60,8 @@ from nurture.web.state import WebContext
 
 log = logging.getLogger("nurture.daemon")
 NoticeRun = Callable[[Engine, Settings, Project, Transport, datetime], Awaitable[RunReport]]
-# Handoffs reach the rep within seconds of the qualifying event; SLA and digests are by the hour.
-NOTICE_JOBS: tuple[tuple[NoticeRun, float], ...] = (
-    (run_handoffs, 1.0), (run_sla, 60.0), (run_digests, 60.0))
+# SLA and digests are by the hour; handoffs have their own loop (`handoff_loop`).
+NOTICE_JOBS: tuple[tuple[NoticeRun, float], ...] = ((run_sla, 60.0), (run_digests, 60.0))
 RULES_SWEEP_SECONDS = 60.0  # events are assessed at once; the sweep is for time passing
 FOLD_SECONDS = 60.0  # the reports' daily counts: exact unfolded too, only slower to sum
 MAX_ROUNDS_PER_JOB = 50  # full batches drained back to back before yielding to the scheduler
@@ -102,7 +108,9 @@ class Daemon:
                                      Identity.from_settings(settings),
                                      dispatch_config(settings, self.worker))
         self.stopping = asyncio.Event()
+        self.handoff_wakeup = Wakeup()
         self.busy = asyncio.Lock()
+        self.scheduler: AsyncIOScheduler | None = None
         self.last_report = TickReport()
         self.repeats = Repeats(log)
 
@@ -113,6 +121,7 @@ class Daemon:
         with InstanceLock.for_database(url) as lock:
             upgrade(self.engine)
             sync_reps(self.engine, self.settings.reps)
+            self._rescore_if_scoring_changed()
             if lock.is_exclusive and (orphans := release_orphaned_leases(self.engine)):
                 log.warning("took back %d enrollments claimed by a daemon that did not stop "
                             "cleanly; see on_interrupted for the touches it was sending",
@@ -121,15 +130,24 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop)
             loop.add_signal_handler(signal.SIGHUP, self.reload)
-            scheduler = self._scheduler()
+            scheduler = self.scheduler = self._scheduler()
             server = self._http_server()
             serving = asyncio.create_task(server.serve()) if server else None
             scheduler.start()
+            handoffs = listening = None
+            if self.settings.role != "web":
+                handoffs = asyncio.create_task(self.handoff_loop())
+                listening = asyncio.create_task(listen_for_handoffs(
+                    self.engine, self.handoff_wakeup.ring, self.stopping))
             log.info("nurture running as %s: %d sequences, database %s", self.worker,
                      len(self.project.sequences), self.engine.url.render_as_string())
             await self.stopping.wait()
             scheduler.pause()  # no new runs; shutdown() would cancel the batch in hand
             await self._finish_batch()
+            if handoffs and listening:
+                listening.cancel()
+                await asyncio.gather(listening, return_exceptions=True)
+                await self._finish_handoffs(handoffs)
             scheduler.shutdown(wait=False)
             if server and serving:
                 server.should_exit = True
@@ -142,6 +160,7 @@ class Daemon:
         if not self.stopping.is_set():
             log.info("stopping: no new claims; finishing the batch in hand")
         self.stopping.set()
+        self.handoff_wakeup.ring()
 
     def _checked_project(self) -> Project:
         """Sequences and templates, checked as `nurture validate` checks them; ProblemsFound
@@ -166,6 +185,22 @@ class Daemon:
         self.project = self.dispatcher.project = project
         self.renderer = self.dispatcher.renderer = TemplateRenderer(self.settings.templates_dir)
         log.info("reloaded %d sequences", len(project.sequences))
+        try:
+            self._rescore_if_scoring_changed()
+        except Exception as error:  # the next start or reload tries again
+            self._failed("reload", "could not check the [scoring] section for changes", error)
+
+    def _rescore_if_scoring_changed(self) -> None:
+        """New points, half-life or fit grades: every lead's score is rebuilt by the sweep,
+        which runs at once rather than at its next interval (at start it runs first anyway)."""
+        marked = rescore_if_changed(self.engine, self.project.pipeline.scoring,
+                                    self.clock.now())
+        if marked is None:
+            return
+        log.info("the [scoring] section of pipeline.toml changed: %d lead%s will be "
+                 "rescored by the rules sweep", marked, "" if marked == 1 else "s")
+        if marked and self.scheduler and self.scheduler.get_job("rules"):
+            self.scheduler.modify_job("rules", next_run_time=datetime.now(UTC))
 
     async def dispatch_job(self) -> None:
         """Drain due touches: full batches back to back, then wait for the next interval."""
@@ -267,6 +302,22 @@ class Daemon:
 
         return job
 
+    async def handoff_loop(self) -> None:
+        """The handoff job, until stopping: again at once when rung (a qualifying request
+        through this process's API has committed), else after the poll interval."""
+        self.handoff_wakeup.bind()
+        job = self._notice_job(run_handoffs)
+        while not self.stopping.is_set():
+            await job()
+            await self.handoff_wakeup.wait(self.settings.handoff.poll_seconds)
+
+    async def _finish_handoffs(self, loop: asyncio.Task[None]) -> None:
+        try:
+            await asyncio.wait_for(loop, SHUTDOWN_GRACE_SECONDS)
+        except TimeoutError:
+            log.warning("the handoff job did not finish in %ss; the requests it held are "
+                        "handled again at the next start", SHUTDOWN_GRACE_SECONDS)
+
     def _observe(self, report: TickReport, seconds: float) -> None:
         self.last_report = report
         for outcome, count in report.outcomes.items():
@@ -313,7 +364,8 @@ class Daemon:
         if self.settings.role == "worker" or self.settings.http_port == 0:
             return None
         context = WebContext(engine=self.engine, settings=self.settings,
-                             project=lambda: self.project, clock=self.clock)
+                             project=lambda: self.project, clock=self.clock,
+                             wake_handoffs=self.handoff_wakeup.ring)
         config = uvicorn.Config(create_app(self.metrics, context), host=self.settings.http_host,
                                 port=self.settings.http_port, log_config=None, lifespan="off",
                                 access_log=False)

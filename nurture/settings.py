@@ -199,6 +199,9 @@ class HandoffSettings(_Section):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     digest_hour: int = Field(default=8, ge=0, le=23)
+    # How often the handoff job looks for requests that nobody woke it for (one written by
+    # `nurture serve` or another worker); a request through this process's API wakes it at once.
+    poll_seconds: float = Field(default=1.0, gt=0)
 
     @field_validator("fallback_rep", "manager_email")
     @classmethod

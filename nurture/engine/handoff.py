@@ -9,7 +9,9 @@ in the same transaction and sent after it commits (notices.py), so a crash never
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +43,18 @@ async def run_handoffs(engine: Engine, settings: Settings, project: Project,
                        transport: Transport, now: datetime) -> RunReport:
     """Handle pending handoff requests, then send due notices (this run's and retries)."""
     report = RunReport()
+    # In a worker thread: the daemon's event loop keeps serving HTTP meanwhile, and on SQLite
+    # a wait for the write lock holds up this thread, not the loop.
+    handled = await asyncio.to_thread(_handle_pending, engine, settings, project, now)
+    report.outcomes.update(handled)
+    report.notices = await deliver_due(engine, settings, transport, now)
+    return report
+
+
+def _handle_pending(engine: Engine, settings: Settings, project: Project,
+                    now: datetime) -> Counter[str]:
+    """Handle up to BATCH pending requests, each in its own transaction; their outcomes."""
+    outcomes: Counter[str] = Counter()
     writer = NoticeWriter(settings, now)
     with engine.connect() as connection:
         requests = pending_requests(connection, BATCH)
@@ -52,11 +66,10 @@ async def run_handoffs(engine: Engine, settings: Settings, project: Project,
                           request.event_id)
             outcome = _mark_failed(engine, request, now, f"internal error: {exc}")
         if outcome:
-            report.outcomes[outcome] += 1
+            outcomes[outcome] += 1
     if len(requests) < BATCH:
         settle_floor(engine, now)
-    report.notices = await deliver_due(engine, settings, transport, now)
-    return report
+    return outcomes
 
 
 def _handle(engine: Engine, settings: Settings, project: Project, writer: NoticeWriter,

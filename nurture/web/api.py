@@ -25,6 +25,7 @@ from nurture.engine.stages import MoveRefused, move_lead
 from nurture.files.leads_csv import LEAD_FIELDS, LeadRow, lead_row_from_values
 from nurture.files.loader import Project
 from nurture.store.engine import writing
+from nurture.store.handoff_channel import announce_handoffs
 from nurture.store.leads import get_lead_by_email, lead_story, upsert_leads
 from nurture.web.api_models import (
     MAX_ID,
@@ -58,13 +59,18 @@ def save_lead(payload: LeadIn, response: Response, context: Context) -> LeadSave
     row = _lead_row(payload)
     project, now = context.project(), context.clock.now()
     stage = _entry_stage(payload.stage, project)
+    handoffs = 0
     with writing(context.engine) as connection:
         result = upsert_leads(connection, [row], stage, now)
         if result.inserted or result.updated:
             lead_id = connection.execute(select(LEADS.c.id)
                                          .where(LEADS.c.email == row.email)).scalar_one()
-            assess_lead(connection, project, lead_id, now,
-                        News(why=WHY_CHANGED if result.updated else None))
+            handoffs = assess_lead(connection, project, lead_id, now,
+                                   News(why=WHY_CHANGED if result.updated else None)).handoffs
+            if handoffs:
+                announce_handoffs(connection)
+    if handoffs:
+        context.wake_handoffs()
     with Session(context.engine) as session:
         lead = get_lead_by_email(session, row.email)
     assert lead is not None
@@ -161,13 +167,18 @@ def _check_unique_ids(events: list[EventIn], where: list[Location]) -> None:
 
 
 def _store(context: WebContext, events: list[EventIn], where: list[Location]) -> EventsStored:
-    """All of the batch in one transaction, or (422, nothing written) none of it."""
+    """All of the batch in one transaction, or (422, nothing written) none of it; the handoff
+    job is woken (and on PostgreSQL every daemon's) once the transaction has committed a
+    handoff request."""
     with writing(context.engine) as connection:
-        return _store_in(connection, context, events, where)
+        stored, handoffs = _store_in(connection, context, events, where)
+    if handoffs:
+        context.wake_handoffs()
+    return stored
 
 
 def _store_in(connection: Connection, context: WebContext, events: list[EventIn],
-              where: list[Location]) -> EventsStored:
+              where: list[Location]) -> tuple[EventsStored, int]:
     lead_ids = _lead_ids(connection, events, where)
     stored_before: dict[str, int] = {row.client_id: row.id for row in connection.execute(
         select(EVENTS.c.client_id, EVENTS.c.id)
@@ -184,9 +195,12 @@ def _store_in(connection: Connection, context: WebContext, events: list[EventIn]
                 source=SOURCE, client_id=event.client_id), now, batch)
         results.append(StoredEvent(client_id=event.client_id, id=event_id,
                                    duplicate=event.client_id in stored_before))
-    batch.assess(connection, project, now)
+    handoffs = batch.assess(connection, project, now).handoffs
+    if handoffs:
+        announce_handoffs(connection)
     duplicates = sum(r.duplicate for r in results)
-    return EventsStored(stored=len(results) - duplicates, duplicates=duplicates, events=results)
+    stored = EventsStored(stored=len(results) - duplicates, duplicates=duplicates, events=results)
+    return stored, handoffs
 
 
 def _lead_ids(connection: Connection, events: list[EventIn], where: list[Location]) -> list[int]:

@@ -1,13 +1,14 @@
 """What the HTTP routes share: the database, the settings, the running sequences and the clock.
 
 The project is read through a getter because the daemon swaps it on SIGHUP; the clock is the
-daemon's, so tests move time instead of sleeping.
+daemon's, so tests move time instead of sleeping. `wake_handoffs` is called once a request has
+committed a handoff request, so the daemon's handoff job in this process runs at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from sqlalchemy import Engine
@@ -19,6 +20,10 @@ from nurture.settings import Settings
 MAX_BODY_BYTES = 1_000_000
 
 
+def _nobody() -> None:
+    """No handoff job in this process: its poll finds the request."""
+
+
 @dataclass(frozen=True)
 class WebContext:
     engine: Engine
@@ -26,6 +31,7 @@ class WebContext:
     project: Callable[[], Project]
     clock: Clock
     max_body_bytes: int = MAX_BODY_BYTES
+    wake_handoffs: Callable[[], None] = field(default=_nobody)
 
     @property
     def secret(self) -> str:
