@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from nurture.clock import SystemClock
 from nurture.files.loader import load_project
+from nurture.heap import settle
 from nurture.metrics import Metrics
 from nurture.settings import Settings
 from nurture.store.engine import make_engine
@@ -24,4 +25,6 @@ def app() -> FastAPI:
     settings = Settings()
     project = load_project(settings.sequences_dir)
     engine = make_engine(settings.database_url)
-    return create_app(Metrics(), WebContext(engine, settings, lambda: project, SystemClock()))
+    app = create_app(Metrics(), WebContext(engine, settings, lambda: project, SystemClock()))
+    settle()  # as the daemon does once started
+    return app

@@ -43,6 +43,7 @@ from nurture.engine.wakeup import Wakeup
 from nurture.files.loader import Project
 from nurture.files.problems import ProblemsFound
 from nurture.files.validate import validate
+from nurture.heap import settle
 from nurture.instance import InstanceLock, release_orphaned_leases, singleton
 from nurture.logs import Repeats, one_line
 from nurture.mail.build import build_transport
@@ -139,6 +140,7 @@ class Daemon:
                 handoffs = asyncio.create_task(self.handoff_loop())
                 listening = asyncio.create_task(listen_for_handoffs(
                     self.engine, self.handoff_wakeup.ring, self.stopping))
+            settle()  # what is built by now lives as long as the daemon
             log.info("nurture running as %s: %d sequences, database %s", self.worker,
                      len(self.project.sequences), self.engine.url.render_as_string())
             await self.stopping.wait()
