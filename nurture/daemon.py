@@ -111,6 +111,7 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.handoff_wakeup = Wakeup()
         self.busy = asyncio.Lock()
+        self.jobs: set[asyncio.Task[object]] = set()  # periodic jobs running now (_guarded)
         self.scheduler: AsyncIOScheduler | None = None
         self.last_report = TickReport()
         self.repeats = Repeats(log)
@@ -146,6 +147,7 @@ class Daemon:
             await self.stopping.wait()
             scheduler.pause()  # no new runs; shutdown() would cancel the batch in hand
             await self._finish_batch()
+            await self._finish_jobs()
             if handoffs and listening:
                 listening.cancel()
                 await asyncio.gather(listening, return_exceptions=True)
@@ -237,6 +239,9 @@ class Daemon:
         returns what to log, or None when it had nothing to do."""
         if self.stopping.is_set():
             return
+        task = asyncio.current_task()
+        if task is not None:
+            self.jobs.add(task)  # waited for when stopping (_finish_jobs)
         try:
             with singleton(self.engine, name) if single else contextlib.nullcontext(True) \
                     as is_mine:
@@ -249,22 +254,28 @@ class Daemon:
         except Exception as error:
             self._failed(name, f"{name} job failed", error)
             return
+        finally:
+            self.jobs.discard(task)
         self.repeats.worked(name)
 
     async def enroll_job(self) -> None:
         """The enrollment sweep."""
         async def work() -> str | None:
-            seen = enroll_pending(self.engine, self.project, self.clock.now(),
-                                  self.settings.default_timezone,
-                                  timedelta(minutes=self.settings.jitter_minutes))
+            seen = await asyncio.to_thread(
+                enroll_pending, self.engine, self.project, self.clock.now(),
+                self.settings.default_timezone, timedelta(minutes=self.settings.jitter_minutes))
             return f"{seen} leads looked at" if seen else None
 
         await self._guarded("enroll", work, single=True)
 
     async def rules_job(self) -> None:
-        """The rules sweep: time-based conditions, stale leads, score decay."""
+        """The rules sweep: time-based conditions, stale leads, score decay. In a worker
+        thread (and on PostgreSQL in up to `rules_workers` processes): a sweep of 50,000 leads
+        is seconds of work, which in the event loop would hold up every HTTP request."""
         async def work() -> str | None:
-            report = sweep_rules(self.engine, self.project, self.clock.now())
+            report = await asyncio.to_thread(sweep_rules, self.engine, self.project,
+                                             self.clock.now(),
+                                             workers=self.settings.rules_workers)
             return str(report) if report.leads else None
 
         await self._guarded("rules", work, single=True)
@@ -273,11 +284,14 @@ class Daemon:
         """Merge the daily report counts the writers appended into one row per day and key,
         so reports sum a few rows rather than every change (store/tallies.py)."""
         async def work() -> str | None:
-            with writing(self.engine) as connection:
-                fold(connection)
+            await asyncio.to_thread(self._fold)
             return None
 
         await self._guarded("fold", work, single=True)
+
+    def _fold(self) -> None:
+        with writing(self.engine) as connection:
+            fold(connection)
 
     async def mailbox_job(self) -> None:
         """Poll the [imap] mailbox for replies and bounces."""
@@ -372,6 +386,17 @@ class Daemon:
                                 port=self.settings.http_port, log_config=None, lifespan="off",
                                 access_log=False)
         return _EmbeddedServer(config)
+
+    async def _finish_jobs(self) -> None:
+        """Let the periodic jobs running now end (a sweep's thread cannot be interrupted;
+        cancelling the job that waits for it would only hide when it ends)."""
+        running = [job for job in self.jobs if job is not asyncio.current_task()]
+        if not running:
+            return
+        _, late = await asyncio.wait(running, timeout=SHUTDOWN_GRACE_SECONDS)
+        if late:
+            log.warning("%d job(s) still running after %ss; stopping without them",
+                        len(late), SHUTDOWN_GRACE_SECONDS)
 
     async def _finish_batch(self) -> None:
         try:

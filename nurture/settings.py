@@ -272,6 +272,7 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(default=10, gt=0)
     batch_size: int = Field(default=500, ge=1, le=10000)
     jitter_minutes: float = Field(default=10, ge=0, le=240)
+    rules_workers: int = Field(default=1, ge=1, le=64)
     on_interrupted: Literal["resend", "assume_sent"] = "resend"
     log_format: Literal["plain", "json"] = "plain"
     role: Literal["all", "worker", "web"] = "all"
