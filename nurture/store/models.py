@@ -125,10 +125,13 @@ class Lead(SQLModel, table=True):
 
 
 # The reports' source and industry filters ignore case (reports/filters.py); they look for
-# lead ids, which the index holds (on SQLite every index holds the row id).
+# lead ids, which the index holds (on SQLite every index holds the row id). PostgreSQL reads an
+# expression index alone only when it also holds the column itself (migration 0008).
 _LEAD = Lead.__table__  # type: ignore[attr-defined]
-Index("ix_lead_source_lower", func.lower(_LEAD.c.source), _LEAD.c.id)
-Index("ix_lead_industry_lower", func.lower(_LEAD.c.industry), _LEAD.c.id)
+Index("ix_lead_source_lower", func.lower(_LEAD.c.source), _LEAD.c.id,
+      postgresql_include=["source"])
+Index("ix_lead_industry_lower", func.lower(_LEAD.c.industry), _LEAD.c.id,
+      postgresql_include=["industry"])
 
 
 class StageChange(SQLModel, table=True):
@@ -194,7 +197,10 @@ class Outbox(SQLModel, table=True):
         Index("ix_outbox_failed_created", "created_at", sqlite_where=text("status = 'failed'"),
               postgresql_where=text("status = 'failed'")),
         # A lead's emails; the last sent before an event naming none (store/email_outcomes.py).
-        Index(None, "lead_id", "sent_at"),
+        # It holds what the reports count, so one source's emails are counted from it alone
+        # (reports/emails.py, migration 0008).
+        Index("ix_outbox_lead_emails", "lead_id", "sent_at", "status", "enrollment_id",
+              "touch_index", "variant", "outcomes", "subject"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

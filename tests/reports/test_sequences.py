@@ -6,14 +6,17 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
+from nurture.reports.emails import _rows
 from nurture.reports.filters import Filters
+from nurture.reports.periods import period_of
 from nurture.reports.rebuild import rebuild
 from nurture.reports.sequences import Engagement, SequencesReport, sequences_report
 from nurture.store.engine import writing
 from nurture.store.models import Enrollment, Event, Lead, Outbox
+from tests.plans import query_plan
 from tests.reports.world import FEBRUARY, NOW, PIPELINE, day
 
 
@@ -80,6 +83,37 @@ def test_all_time_for_one_source_counts_sent_and_refused_emails(engine: Engine,
     assert counts(welcome.emails) == (2, 1, 1, 1, 0, 0, 1)
     assert [counts(v.emails) for v in welcome.touches[0].variants] == [
         (1, 0, 1, 1, 0, 0, 1), (1, 1, 0, 0, 0, 0, 0)]
+
+
+def test_one_sources_sent_emails_are_counted_from_the_lead_emails_index(engine: Engine) -> None:
+    filters = Filters(source="webinar")
+    sent, _refused = _rows(period_of(filters.window(NOW), by_rows=True), filters, by_lead=True)
+    with engine.connect() as connection:
+        plan = query_plan(connection, str(sent.compile(
+            dialect=connection.dialect, compile_kwargs={"literal_binds": True})))
+    if engine.dialect.name == "sqlite":  # the index alone, no outbox row read
+        assert "COVERING INDEX ix_outbox_lead_emails" in plan, plan
+    else:  # the source's lead ids too: the index also holds the column itself
+        assert "Index Only Scan using ix_outbox_lead_emails" in plan, plan
+        assert "Index Only Scan using ix_lead_source_lower" in plan, plan
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)],
+                         indirect=True)  # a PostgreSQL planner setting
+def test_postgresql_counts_one_sources_emails_without_hash_joins_and_puts_settings_back(
+        engine: Engine, ids: dict[str, int]) -> None:
+    assert engine.dialect.name == "postgresql"
+    statements: list[str] = []
+    with engine.connect() as connection:
+        event.listen(connection, "before_cursor_execute",
+                     lambda _c, _cursor, statement, *_: statements.append(statement))
+        welcome, = sequences_report(connection, PIPELINE, Filters(source="ads"), NOW).sequences
+        settings = [connection.execute(text(f"SHOW {name}")).scalar_one()
+                    for name in ("enable_hashjoin", "enable_seqscan")]
+    assert counts(welcome.emails) == (2, 1, 1, 1, 0, 0, 1)
+    assert settings == ["on", "on"]
+    counted = [n for n, statement in enumerate(statements) if "FROM outbox" in statement]
+    assert len(counted) == 2 and "set_config" in statements[counted[0] - 1], statements
 
 
 def test_an_empty_database_has_no_sequences(engine: Engine) -> None:
