@@ -229,9 +229,9 @@ def seed(engine: Engine, leads: int, due: int, now: datetime, later: datetime,
 # -- PostgreSQL ----------------------------------------------------------------------------
 
 @contextmanager
-def postgres_schema(url: str) -> Iterator[Engine | None]:
-    """An engine on a fresh schema, dropped afterwards; None (with a message) when no server
-    answers at `url`."""
+def postgres_schema(url: str, kept: str | None = None) -> Iterator[Engine | None]:
+    """An engine on a fresh schema, dropped afterwards, or on schema `kept`, created when
+    missing and kept; None (with a message) when no server answers at `url`."""
     admin = make_engine(url)
     try:
         with admin.connect():
@@ -241,15 +241,16 @@ def postgres_schema(url: str) -> Iterator[Engine | None]:
         admin.dispose()
         yield None
         return
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    schema = kept or f"bench_{uuid.uuid4().hex[:8]}"
     with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
+        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
     separator = "&" if "?" in url else "?"
     engine = make_engine(f"{url}{separator}options=-csearch_path%3D{schema}")
     try:
         yield engine
     finally:
         engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        if kept is None:
+            with admin.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()

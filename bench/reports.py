@@ -41,7 +41,6 @@ from typing import Any
 
 from harness import REPO, postgres_schema
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import OperationalError
 
 from nurture.core.sequences import Pipeline
 from nurture.files.loader import load_project
@@ -269,27 +268,6 @@ def sqlite_engine(kept: Path | None) -> Iterator[Engine]:
             engine.dispose()
 
 
-@contextmanager
-def kept_schema(url: str, schema: str) -> Iterator[Engine | None]:
-    """An engine on PostgreSQL schema `schema`, created when missing and kept afterwards."""
-    admin = make_engine(url)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
-    except OperationalError:
-        print(f"PostgreSQL: skipped, no server answers at {url}")
-        yield None
-        return
-    finally:
-        admin.dispose()
-    separator = "&" if "?" in url else "?"
-    engine = make_engine(f"{url}{separator}options=-csearch_path%3D{schema}")
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
@@ -311,9 +289,7 @@ def main() -> None:
         with sqlite_engine(args.sqlite_file) as engine:
             bench("SQLite", engine, pipeline, args)
     if not args.no_pg:
-        schema = kept_schema(args.pg, args.pg_schema) if args.pg_schema \
-            else postgres_schema(args.pg)
-        with schema as pg_engine:
+        with postgres_schema(args.pg, args.pg_schema) as pg_engine:
             if pg_engine is not None:
                 bench("PostgreSQL", pg_engine, pipeline, args)
 
