@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, or_, update
 from nurture.engine.assess import assess, lead_row_params, lead_rows
 from nurture.engine.stages import LEADS
 from nurture.files.loader import Project
+from nurture.heap import sweeping
 from nurture.store.engine import make_engine, writing
 
 
@@ -66,31 +67,32 @@ def sweep_rules(engine: Engine, project: Project, now: datetime, batch_size: int
     parallel = workers > 1 and share is None and engine.dialect.name == "postgresql"
     report = SweepReport()
     params = lead_row_params(project, now)
-    while max_batches is None or report.batches < max_batches:
-        with writing(engine) as connection:
-            due = lead_rows(connection).where(LEADS.c.rules_due_at <= now)
-            if share is not None:
-                due = due.where(LEADS.c.id % share[1] == share[0])
-            due = (due.order_by(LEADS.c.rules_due_at).limit(batch_size)
-                   .with_for_update(skip_locked=True, key_share=True))
-            leads = connection.execute(due, params).all()
-            if not leads:
+    with sweeping():  # a batch is many short-lived objects: fewer young collections
+        while max_batches is None or report.batches < max_batches:
+            with writing(engine) as connection:
+                due = lead_rows(connection).where(LEADS.c.rules_due_at <= now)
+                if share is not None:
+                    due = due.where(LEADS.c.id % share[1] == share[0])
+                due = (due.order_by(LEADS.c.rules_due_at).limit(batch_size)
+                       .with_for_update(skip_locked=True, key_share=True))
+                leads = connection.execute(due, params).all()
+                if not leads:
+                    break
+                done = assess(connection, project, leads, now)
+            report.batches += 1
+            report.leads += done.leads
+            report.rescored += done.rescored
+            report.score_changes += done.score_changes
+            report.moves += done.moves
+            report.handoffs += done.handoffs
+            if len(leads) < batch_size:
                 break
-            done = assess(connection, project, leads, now)
-        report.batches += 1
-        report.leads += done.leads
-        report.rescored += done.rescored
-        report.score_changes += done.score_changes
-        report.moves += done.moves
-        report.handoffs += done.handoffs
-        if len(leads) < batch_size:
-            break
-        if parallel:  # a full batch: more is due, worth the processes' start
-            left = None if max_batches is None else max_batches - report.batches
-            if left is None or left > 0:
-                report.add(_sweep_in_processes(engine, project, now, batch_size, left,
-                                               workers))
-            break
+            if parallel:  # a full batch: more is due, worth the processes' start
+                left = None if max_batches is None else max_batches - report.batches
+                if left is None or left > 0:
+                    report.add(_sweep_in_processes(engine, project, now, batch_size, left,
+                                                   workers))
+                break
     return report
 
 
