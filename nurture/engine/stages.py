@@ -22,6 +22,7 @@ from nurture.engine.bulk import insert_rows
 from nurture.engine.enroll import ENROLLMENTS
 from nurture.engine.scoring import decayed_score
 from nurture.files.loader import Project
+from nurture.store.handoff_channel import announce_handoffs
 from nurture.store.lead_paths import refresh as refresh_paths
 from nurture.store.models import Event, Lead, StageChange
 
@@ -102,6 +103,8 @@ def record_moves(connection: Connection, decided: list[LeadMoves], source: str) 
             writes.lead_values[lead_id]["visited"] = visited
     if events:
         insert_rows(connection, EVENTS, EVENT_COLUMNS, events)
+    if writes.handoffs:  # whichever path moved the lead: API, tracking hit, sweep, mailbox
+        announce_handoffs(connection)
     for reason, now in {(reason, now) for _, reason, now in stopped}:
         _stop_open_enrollments(connection, [lead_id for lead_id, why, at in stopped
                                             if (why, at) == (reason, now)], reason, now)

@@ -1,5 +1,6 @@
 """Handoff requests announced between processes, on PostgreSQL: a transaction that requests a
-handoff sends NOTIFY on one channel, delivered to listeners only when it commits, and each
+handoff, by whatever path (`record_moves` announces it: API, tracking hit, sweep, mailbox),
+sends NOTIFY on one channel, delivered to listeners only when it commits, and each
 daemon listens there and wakes its handoff job (engine/wakeup.py). So a request made through
 a separate `nurture serve`, or another host's API, reaches the rep without waiting for the
 job's poll. On SQLite (one process) nothing is sent, and the poll stays the fallback

@@ -25,7 +25,6 @@ from nurture.engine.stages import MoveRefused, move_lead
 from nurture.files.leads_csv import LEAD_FIELDS, LeadRow, lead_row_from_values
 from nurture.files.loader import Project
 from nurture.store.engine import writing
-from nurture.store.handoff_channel import announce_handoffs
 from nurture.store.leads import get_lead_by_email, lead_story, upsert_leads
 from nurture.web.api_models import (
     MAX_ID,
@@ -67,8 +66,6 @@ def save_lead(payload: LeadIn, response: Response, context: Context) -> LeadSave
                                          .where(LEADS.c.email == row.email)).scalar_one()
             handoffs = assess_lead(connection, project, lead_id, now,
                                    News(why=WHY_CHANGED if result.updated else None)).handoffs
-            if handoffs:
-                announce_handoffs(connection)
     if handoffs:
         context.wake_handoffs()
     with Session(context.engine) as session:
@@ -196,8 +193,6 @@ def _store_in(connection: Connection, context: WebContext, events: list[EventIn]
         results.append(StoredEvent(client_id=event.client_id, id=event_id,
                                    duplicate=event.client_id in stored_before))
     handoffs = batch.assess(connection, project, now).handoffs
-    if handoffs:
-        announce_handoffs(connection)
     duplicates = sum(r.duplicate for r in results)
     stored = EventsStored(stored=len(results) - duplicates, duplicates=duplicates, events=results)
     return stored, handoffs
