@@ -101,7 +101,7 @@ def note_events(connection: Connection, events: Iterable[Any]) -> None:
     if connection.dialect.name == "postgresql":
         _add_outcomes_pg(connection, targets)
         return
-    emails = connection.execute(_LOCKED[connection.dialect.name], {"emails": sorted(targets)})
+    emails = connection.execute(_LOCKED_SQLITE, {"emails": sorted(targets)})
     _set_outcomes(connection, [(email, email.outcomes | targets[email.id]) for email in emails])
 
 
@@ -157,8 +157,9 @@ def credited_email(lead_id: ColumnElement[int], at: ColumnElement[datetime]) -> 
 
 _CREDITED = select(credited_email(bindparam("lead"),
                                   bindparam("at", type_=OUTBOX.c.sent_at.type)))
-_LOCKED = {dialect: select(*COUNTING).where(in_list(OUTBOX.c.id, "emails", dialect))
-           .order_by(OUTBOX.c.id).with_for_update() for dialect in ("sqlite", "postgresql")}
+# SQLite (PostgreSQL uses _ADD_OUTCOMES_PG): the transaction holds the write lock already.
+_LOCKED_SQLITE = (select(*COUNTING).where(in_list(OUTBOX.c.id, "emails", "sqlite"))
+                  .order_by(OUTBOX.c.id))
 _SET_OUTCOMES = (update(OUTBOX).where(OUTBOX.c.id == bindparam("email"))
                  .values(outcomes=bindparam("new_outcomes")))
 _SET_OUTCOMES_PG = text(
@@ -167,7 +168,7 @@ _SET_OUTCOMES_PG = text(
     bindparam("emails", type_=ARRAY(Integer())), bindparam("outcomes", type_=ARRAY(Integer())))
 
 
-# The rows locked in id order (as _LOCKED does), and only those whose bits change written.
+# The rows locked in id order, and only those whose bits change written.
 _ADD_OUTCOMES_PG = text(
     "UPDATE outbox SET outcomes = locked.outcomes | new.bits "
     "FROM (SELECT id, outcomes FROM outbox WHERE id = ANY(:emails) ORDER BY id FOR UPDATE) "

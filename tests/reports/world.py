@@ -126,20 +126,26 @@ def seed(engine: Engine) -> dict[str, int]:
     return ids
 
 
+def add_rita(session: Session) -> int:
+    """The one rep of the world; her id."""
+    rita = Rep(name="Rita", email="rita@example.com")
+    session.add(rita)
+    session.flush()
+    assert rita.id is not None
+    return rita.id
+
+
 def seed_raw(engine: Engine) -> dict[str, int]:
     """Write the history above as raw rows only (no summaries)."""
     with writing(engine) as connection, Session(bind=connection) as session:
-        rita = Rep(name="Rita", email="rita@example.com")
-        session.add(rita)
-        session.flush()
-        ids = {"rita": rita.id}
+        ids = {"rita": add_rita(session)}
         for name, (created, stage, source, industry, value, status, moves) in LEADS.items():
             current, entered = moves[-1] if moves else (stage, created)
             lead = Lead(email=f"{name}@example.com", stage=stage if current == "disqualified"
                         else current, status=status, source=source, industry=industry,
                         deal_value=value, created_at=created, updated_at=created,
                         stage_entered_at=created if current == "disqualified" else entered,
-                        owner_id=rita.id if name in OWNED_BY_RITA else None)
+                        owner_id=ids["rita"] if name in OWNED_BY_RITA else None)
             session.add(lead)
             session.flush()
             ids[name] = lead.id

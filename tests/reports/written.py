@@ -20,10 +20,10 @@ from nurture.files.loader import Project
 from nurture.reports.rebuild import rebuild
 from nurture.store.engine import writing
 from nurture.store.leads import upsert_leads
-from nurture.store.models import Enrollment, Lead, LeadTally, Outbox, Rep, StageEntry
+from nurture.store.models import Enrollment, Lead, LeadTally, Outbox, StageEntry
 from nurture.store.queue import Claimed
 from nurture.store.tallies import DAILY
-from tests.reports.world import EMAILS, LEADS, OWNED_BY_RITA, PIPELINE, UNSUBSCRIBED
+from tests.reports.world import EMAILS, LEADS, OWNED_BY_RITA, PIPELINE, UNSUBSCRIBED, add_rita
 
 PROJECT = Project(pipeline=PIPELINE, sequences=[])
 LEAD_TABLE = Lead.__table__  # type: ignore[attr-defined]
@@ -34,10 +34,7 @@ ENROLLMENTS = Enrollment.__table__  # type: ignore[attr-defined]
 def seed_written(engine: Engine) -> dict[str, int]:
     """Write the world through the writers; lead ids by name, and the rep's as "rita"."""
     with writing(engine) as connection, Session(bind=connection) as session:
-        rita = Rep(name="Rita", email="rita@example.com")
-        session.add(rita)
-        session.flush()
-        ids = {"rita": rita.id}
+        ids = {"rita": add_rita(session)}
     for name, (created, stage, source, industry, value, *_) in LEADS.items():
         with writing(engine) as connection:
             upsert_leads(connection, [LeadRow(email=f"{name}@example.com", source=source,
