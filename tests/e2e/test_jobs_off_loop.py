@@ -1,9 +1,11 @@
-"""The daemon's sweeps run beside the event loop, not in it: tracking hits and API calls are
-answered by the same loop, and a rules sweep of tens of thousands of leads takes seconds."""
+"""The daemon in this process: its sweeps run beside the event loop, not in it (tracking hits
+and API calls are answered by the same loop, and a rules sweep of tens of thousands of leads
+takes seconds), and once running it keeps what it built at start out of garbage collections."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -20,7 +22,7 @@ def _daemon(site: Site) -> Daemon:
     return Daemon(Settings(
         database_url=site.database_url, outbox="maildir", maildir=site.root / "outbox",
         sequences_dir=site.root / "sequences", templates_dir=site.root / "templates",
-        sender={"email": "sales@nurture.test"}))
+        sender={"email": "sales@nurture.test"}, http_port=0))
 
 
 async def _loop_turns_during(job: asyncio.Future[None]) -> int:
@@ -57,3 +59,25 @@ def test_the_rules_sweep_leaves_the_event_loop_free(sqlite_site: Site) -> None:
     with sqlite_site.engine.connect() as connection:  # and it did its work
         assert connection.execute(select(func.count()).select_from(LEADS).where(
             LEADS.c.scored_at.is_not(None))).scalar_one() == 300
+
+
+def test_the_daemon_freezes_its_start_up_heap_once_running(sqlite_site: Site) -> None:
+    daemon = _daemon(sqlite_site)
+
+    async def frozen_once_running() -> int:
+        running = asyncio.create_task(daemon.run())
+        try:
+            for _ in range(10_000):  # turns of the loop: run() starts up meanwhile
+                if running.done() or gc.get_freeze_count() or daemon.scheduler:
+                    break
+                await asyncio.sleep(0)
+            return gc.get_freeze_count()
+        finally:
+            daemon.request_stop()
+            await running
+
+    gc.unfreeze()
+    try:
+        assert asyncio.run(frozen_once_running()) > 0
+    finally:
+        gc.unfreeze()
