@@ -43,7 +43,7 @@ def stored_fingerprint(connection: Connection) -> str | None:
 
 
 def scoring_changed(connection: Connection, scoring: Scoring) -> bool:
-    """Would `rescore_if_changed` mark the leads? (for `nurture validate`)"""
+    """Were the stored scores computed with other settings (or unknown ones)?"""
     return stored_fingerprint(connection) != scoring_fingerprint(scoring)
 
 
@@ -51,10 +51,10 @@ def rescore_if_changed(engine: Engine, scoring: Scoring, now: datetime) -> int |
     """When `scoring` is not what the stored scores were computed with: mark every lead for
     the rules sweep to rebuild its score and store the new fingerprint; returns how many leads
     were marked, or None when the configuration is unchanged (nothing written)."""
-    fingerprint = scoring_fingerprint(scoring)
     with engine.connect() as connection:
-        if stored_fingerprint(connection) == fingerprint:
+        if not scoring_changed(connection, scoring):
             return None
+    fingerprint = scoring_fingerprint(scoring)
     with writing(engine) as connection:
         # Leads already due keep their place in the sweep's queue; the others are due now.
         marked = connection.execute(update(LEADS).values(
