@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, case, func, or_, select, text
+from sqlalchemy import ColumnElement, Connection, Select, case, func, or_, select
 
 from nurture.reports.filters import Filters, Window
 from nurture.reports.periods import Period, in_ranges, period_of
@@ -62,15 +62,19 @@ def _executed(connection: Connection, query: Select, by_lead: bool) -> list[Any]
     table scans, the connection's own settings put back once it has run."""
     if not by_lead or connection.dialect.name != "postgresql":
         return list(connection.execute(query))
-    before = {name: connection.execute(text(f"SHOW {name}")).scalar_one()
-              for name in _BY_LEAD_PLAN}
-    for name, value in _BY_LEAD_PLAN.items():
-        connection.execute(select(func.set_config(name, value, True)))
+    before = dict(zip(_BY_LEAD_PLAN, connection.execute(select(
+        *(func.current_setting(name) for name in _BY_LEAD_PLAN))).one(), strict=True))
+    _set(connection, _BY_LEAD_PLAN)
     try:
         return list(connection.execute(query))
     finally:
-        for name, value in before.items():
-            connection.execute(select(func.set_config(name, value, True)))
+        _set(connection, before)
+
+
+def _set(connection: Connection, settings: dict[str, str]) -> None:
+    """Planner settings for the rest of the transaction, in one statement."""
+    connection.execute(select(*(func.set_config(name, value, True)
+                                for name, value in settings.items())))
 
 
 def _daily(period: Period, sequence: str | None) -> Select | None:
